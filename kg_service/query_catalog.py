@@ -1,0 +1,44 @@
+"""The SPARQL query catalog: every query is a .rq file under queries/, loaded by name and cached."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from .resources import data_dir
+
+
+def queries_dir() -> Path:
+    return data_dir("queries")
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> str:
+    """Return the text of queries/<name>.rq (name may contain a sub-folder, e.g. 'checks/x')."""
+    path = queries_dir() / f"{name}.rq"
+    if not path.is_file():
+        raise KeyError(f"no query named {name!r} (looked for {path})")
+    return path.read_text(encoding="utf-8")
+
+
+def names(folder: str = "") -> list[str]:
+    """Names of the queries in a folder, sorted (the eligibility pipeline runs in this order)."""
+    base = queries_dir()
+    root = base / folder if folder else base
+    return sorted(str(p.relative_to(base).with_suffix("")) for p in root.rglob("*.rq"))
+
+
+def header(name: str) -> str:
+    """The leading comment block of a query: what it answers, its parameters, an example."""
+    lines = []
+    for line in load(name).splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").rstrip())
+    return "\n".join(lines).strip()
+
+
+def parameters(name: str) -> list[str]:
+    """Parameters a query declares in its header, as lines '# param: NAME ...'."""
+    return re.findall(r"^#\s*param:\s*(\w+)", load(name), flags=re.MULTILINE)
