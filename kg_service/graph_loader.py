@@ -74,4 +74,5 @@ def load_graph(ontology_dir: Path | None = None, extra_files: Iterable[Path] = (
         for triple in read_sssom(path):
             graph.add(triple)
     materialise(graph, "derive/next-treatment-steps")
+    materialise(graph, "derive/drug-class-closure")
     return graph

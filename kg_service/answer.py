@@ -1,0 +1,126 @@
+"""The contract's answer: every option with its status, reasons, missing data and evidence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .catalog_data import GraphCatalog
+from .eligibility import Derivation
+from .namespaces import MBC
+
+TRUTH_CODE = {MBC["True"]: "true", MBC["False"]: "false", MBC["Unknown"]: "unknown"}
+STATUS_ORDER = {"recommended": 0, "eligible": 1, "undetermined": 2, "not_eligible": 3}
+
+
+def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[dict]]:
+    """Reasons (failing first), missing data, and a structured list of the criteria behind an option."""
+    by_criterion: dict = {}
+    for row in criteria:
+        entry = by_criterion.setdefault(
+            (row["criterion"], row.get("parent")),
+            {"criterion": row["criterion"], "label": str(row["criterionLabel"]), "truth": row["truth"],
+             "depth": int(row["depth"]), "parent": row.get("parent"), "reasons": [], "missing": []},
+        )
+        if row.get("reason") is not None and str(row["reason"]) not in entry["reasons"]:
+            entry["reasons"].append(str(row["reason"]))
+        if row.get("missing") is not None and str(row["missing"]) not in entry["missing"]:
+            entry["missing"].append(str(row["missing"]))
+    # a composite criterion is explained by the operands that decided it
+    for entry in by_criterion.values():
+        if entry["depth"] == 0 and not entry["reasons"]:
+            for operand in by_criterion.values():
+                if operand["parent"] == entry["criterion"] and operand["truth"] == entry["truth"]:
+                    entry["reasons"].extend(r for r in operand["reasons"] if r not in entry["reasons"])
+    failing, unknown, holding, missing, structured = [], [], [], [], []
+    for entry in sorted(by_criterion.values(), key=lambda e: (e["depth"], e["label"])):
+        truth = TRUTH_CODE.get(entry["truth"], "unknown")
+        structured.append({"id": str(entry["criterion"]), "label": entry["label"], "value": truth,
+                           "data": entry["reasons"]})
+        detail = "; ".join(entry["reasons"])
+        if entry["depth"] > 0:
+            continue  # operands are explained through their composite, and listed in `criteria`
+        if truth == "false":
+            failing.append(f"not met: {entry['label']}" + (f" ({detail})" if detail else ""))
+        elif truth == "unknown":
+            unknown.append(f"undetermined: {entry['label']}" + (f" ({detail})" if detail else ""))
+        else:
+            holding.extend(entry["reasons"] or [f"met: {entry['label']}"])
+        for text in entry["missing"]:
+            if text not in missing:
+                missing.append(text)
+    # composite criteria carry their operands' data and missing tests
+    for entry in by_criterion.values():
+        if entry["depth"] > 0 and TRUTH_CODE.get(entry["truth"]) == "unknown":
+            for text in entry["missing"]:
+                if text not in missing:
+                    missing.append(text)
+    return failing + unknown + holding, missing, structured
+
+
+def _position_reason(status: str, position: list[dict]) -> str | None:
+    if status not in ("recommended", "eligible"):
+        return None
+    if position:
+        last = max(int(p["lineNumber"]) for p in position)
+        steps = sorted({str(p["stepLabel"]) for p in position if int(p["lineNumber"]) == last})
+        where = f"after '{' / '.join(steps)}' (metastatic line {last})"
+    else:
+        where = "at the start of the pathway (no metastatic line matched to a pathway step)"
+    if status == "recommended":
+        return f"the pathway places this step next {where}"
+    return f"criteria met, but the pathway does not place this step next {where}"
+
+
+def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation, warnings: list[str]) -> dict:
+    status_rows = {(r["step"], r["regimen"]): r for r in derivation.rows["60-option-status"]}
+    criteria_rows: dict = defaultdict(list)
+    for row in derivation.rows["70-option-reasons"]:
+        criteria_rows[(row["step"], row["regimen"])].append(row)
+    position = derivation.rows["80-patient-position"]
+    assessment_row = (derivation.rows["85-assessment"] or [{}])[0]
+    options = []
+    for option in catalog.options:
+        key = (option.step, option.regimen)
+        row = status_rows.get(key)
+        status = str(row["status"]) if row else "undetermined"
+        reasons, missing, structured = _criterion_lines(criteria_rows.get(key, []))
+        if row and row.get("progressedLine") is not None:
+            reasons.insert(0, f"already progressed on this regimen (metastatic line {row['progressedLine']})")
+        if row and row.get("currentLine") is not None:
+            reasons.insert(0, f"currently receiving this regimen (metastatic line {row['currentLine']})")
+        extra = _position_reason(status, position)
+        if extra:
+            reasons.append(extra)
+        options.append({
+            "status": status,
+            "step": {"id": str(option.step), "label": option.step_label},
+            "regimen": {"id": str(option.regimen), "label": option.regimen_label, "drugs": option.drugs},
+            "reasons": reasons,
+            "missing": missing,
+            "evidence": catalog.evidence.get(option.regimen, []),
+            "criteria": structured,
+        })
+    options.sort(key=lambda o: STATUS_ORDER[o["status"]])
+    lines = assessment_row.get("metastaticLines")
+    all_warnings = list(warnings) + [
+        f"gene {row['symbol']} is not used by the pathway; its result was recorded but not used"
+        for row in derivation.rows.get("90-warnings", [])
+    ]
+    return {
+        "patient_id": patient_id,
+        "knowledge_graph_version": catalog.version,
+        "assessment": {
+            "endocrine_sensitivity": str(assessment_row["endocrineSensitivity"])
+            if assessment_row.get("endocrineSensitivity") is not None else None,
+            "her2_category": str(assessment_row["her2Category"])
+            if assessment_row.get("her2Category") is not None else None,
+            "metastatic_lines": int(lines) if lines is not None else 0,
+            "pathway_position": [
+                {"line": int(p["lineNumber"]), "step": str(p["stepLabel"]),
+                 "regimen": str(p["regimenLabel"]) if p.get("regimenLabel") is not None else None}
+                for p in position
+            ],
+        },
+        "options": options,
+        "warnings": all_warnings,
+    }

@@ -1,0 +1,69 @@
+"""A patient sent directly as RDF (Turtle, JSON-LD, N-Triples) in the project's vocabulary.
+
+JSON-LD is parsed with no remote context: a document whose @context points to a URL is refused, so the
+service never fetches anything from outside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from rdflib import RDF, XSD, BNode, Graph, Literal
+
+from .errors import BadRequest, Violation
+from .namespaces import MBC
+from .patient_json import add_months
+from .vocabulary import Vocabulary
+
+DATE_PROPERTIES = (MBC.metastaticDiagnosisDate, MBC.resultDate, MBC.startDate, MBC.endDate)
+
+
+def _has_remote_context(node) -> bool:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "@context" and (isinstance(value, str) or (
+                isinstance(value, list) and any(isinstance(v, str) for v in value))):
+                return True
+            if _has_remote_context(value):
+                return True
+    elif isinstance(node, list):
+        return any(_has_remote_context(v) for v in node)
+    return False
+
+
+def parse_rdf_patient(text: str, rdf_format: str, vocab: Vocabulary, today: dt.date | None = None
+                      ) -> tuple[Graph, str, list[Violation]]:
+    today = today or dt.datetime.now(dt.UTC).date()
+    if rdf_format == "json-ld":
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise BadRequest(f"the body is not valid JSON-LD: {exc}") from exc
+        if _has_remote_context(document):
+            raise BadRequest("JSON-LD with a remote @context is refused: embed the context in the document")
+    graph = Graph()
+    try:
+        graph.parse(data=text, format=rdf_format)
+    except Exception as exc:  # rdflib raises many parser-specific types
+        raise BadRequest(f"the body is not valid {rdf_format}: {exc}") from exc
+    patients = list(graph.subjects(RDF.type, MBC.Patient))
+    if len(patients) != 1:
+        return graph, "", [Violation("(document)", f"the RDF must describe exactly one mbc:Patient (found {len(patients)})")]
+    patient = patients[0]
+    reference = Literal(today, datatype=XSD.date)
+    for prop in DATE_PROPERTIES:
+        for subject in set(graph.subjects(prop, None)):
+            graph.add((subject, MBC.referenceDate, reference))
+    graph.add((patient, MBC.referenceDate, reference))
+    for node in [patient, *graph.objects(patient, None)]:
+        if (node, MBC.inputField, None) not in graph:
+            graph.add((node, MBC.inputField, Literal(str(node))))
+    diagnosis = graph.value(patient, MBC.metastaticDiagnosisDate)
+    if isinstance(diagnosis, Literal) and isinstance(diagnosis.toPython(), dt.date):
+        for window, months in vocab.windows:
+            node = BNode()
+            graph.add((patient, MBC.computedWindow, node))
+            graph.add((node, MBC.window, window))
+            graph.add((node, MBC.windowStart, Literal(add_months(diagnosis.toPython(), -months), datatype=XSD.date)))
+    return graph, str(graph.value(patient, MBC.patientId) or ""), []
