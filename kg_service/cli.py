@@ -1,0 +1,155 @@
+"""The command line: `mbc-kg check | recommend | validate | serve`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from .errors import BadRequest, InvalidPatient
+
+STATUS_MARK = {"recommended": "RECOMMENDED", "eligible": "eligible", "undetermined": "undetermined",
+               "not_eligible": "not eligible"}
+CONTENT_TYPES = {".json": "application/json", ".ttl": "text/turtle", ".jsonld": "application/ld+json",
+                 ".nt": "application/n-triples"}
+
+
+def _read_patient(path: str) -> tuple[bytes, str]:
+    if path == "-":
+        return sys.stdin.buffer.read(), "application/json"
+    file = Path(path)
+    return file.read_bytes(), CONTENT_TYPES.get(file.suffix.lower(), "application/json")
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .graph_checks import check_graph
+    from .graph_loader import load_graph
+
+    graph = load_graph()
+    report = check_graph(graph, reasoner=not args.no_reasoner)
+    print(f"knowledge graph: {len(graph)} triples")
+    print("\n".join(report.lines()))
+    print("check: PASSED" if report.ok else "check: FAILED")
+    return 0 if report.ok else 1
+
+
+def _print_invalid(exc: InvalidPatient) -> None:
+    print("The patient document is invalid or outside the pathway:", file=sys.stderr)
+    for violation in exc.violations:
+        print(f"  - {violation.field}: {violation.message}", file=sys.stderr)
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from .service import Reasoner
+
+    reasoner = Reasoner()
+    body, content_type = _read_patient(args.patient)
+    try:
+        answer = reasoner.recommend(body, content_type)
+    except InvalidPatient as exc:
+        if args.json:
+            print(json.dumps({"error": "invalid_patient", "violations": [v.as_dict() for v in exc.violations]}, indent=2))
+        else:
+            _print_invalid(exc)
+        return 2
+    except BadRequest as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+        return 0
+    print_table(answer, verbose=args.verbose)
+    return 0
+
+
+def print_table(answer: dict, verbose: bool = False) -> None:
+    a = answer["assessment"]
+    print(f"Patient {answer['patient_id']}  (knowledge graph {answer['knowledge_graph_version']})")
+    print(f"Endocrine sensitivity: {a['endocrine_sensitivity']}   HER2: {a['her2_category']}   "
+          f"metastatic lines: {a['metastatic_lines']}")
+    for p in a.get("pathway_position", []):
+        print(f"  line {p['line']}: {p['step']}" + (f" ({p['regimen']})" if p.get("regimen") else ""))
+    print()
+    print(f"{'STATUS':<13} {'STEP':<40} {'REGIMEN':<34} WHY")
+    for option in answer["options"]:
+        if option["status"] == "not_eligible" and not verbose:
+            continue
+        why = option["reasons"][0] if option["reasons"] else ""
+        if option["missing"]:
+            why = "missing: " + "; ".join(option["missing"])
+        print(f"{STATUS_MARK[option['status']]:<13} {option['step']['label'][:40]:<40} "
+              f"{option['regimen']['label'][:34]:<34} {why}")
+        if verbose:
+            for reason in option["reasons"][1:]:
+                print(textwrap.indent(reason, " " * 89))
+            trials = [f"{e['label']} {e['nct']}" for e in option["evidence"] if e["type"] == "trial"]
+            if trials:
+                print(" " * 89 + "evidence: " + ", ".join(trials))
+    hidden = sum(1 for o in answer["options"] if o["status"] == "not_eligible")
+    if hidden and not verbose:
+        print(f"\n{hidden} option(s) not eligible are hidden; --verbose shows them with their reasons.")
+    for warning in answer["warnings"]:
+        print(f"warning: {warning}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .service import Reasoner
+
+    reasoner = Reasoner()
+    body, content_type = _read_patient(args.patient)
+    try:
+        verdict = reasoner.validate(body, content_type)
+    except BadRequest as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(verdict, indent=2))
+    elif verdict["valid"]:
+        print(f"valid: patient {verdict['patient_id']}")
+        for warning in verdict.get("warnings", []):
+            print(f"warning: {warning}")
+    else:
+        print("invalid:")
+        for v in verdict["violations"]:
+            print(f"  - {v['field']}: {v['message']}")
+    return 0 if verdict["valid"] else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("kg_service.api:app", host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mbc-kg", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("check", help="validate the knowledge graph: SHACL shapes, SPARQL checks, HermiT")
+    p.add_argument("--no-reasoner", action="store_true", help="skip HermiT (needs Java)")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("recommend", help="every option of the pathway for a patient (JSON, .ttl or .jsonld)")
+    p.add_argument("patient", help="patient file, or - for standard input")
+    p.add_argument("--json", action="store_true", help="print the contract's JSON answer")
+    p.add_argument("--verbose", "-v", action="store_true", help="show every option with all its reasons")
+    p.set_defaults(func=cmd_recommend)
+    p = sub.add_parser("validate", help="check a patient document against the patient shapes")
+    p.add_argument("patient")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("serve", help="serve the HTTP API (kg_service.api:app)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
