@@ -1,0 +1,55 @@
+"""Clinical vignettes: every file in tests/vignettes/ is a test case (no test code per vignette).
+
+Each vignette states a patient, the expected status of every step it touches (a step label alone means
+every regimen of that step; "step | regimen" names one), and where the expectation comes from (the
+pathway's note, an FDA label, a trial). Expectations were written from the pathway and the labels, not
+copied from the program's output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from .conftest import TESTS, load_json
+
+VIGNETTES = sorted((TESTS / "vignettes").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", VIGNETTES, ids=[p.stem for p in VIGNETTES])
+def test_vignette(reasoner, path: Path):
+    case = load_json(path)
+    today = dt.date.fromisoformat(case.get("today", "2026-11-25"))
+    answer = reasoner.recommend(case["patient"], today=today)
+    by_option = {(o["step"]["label"], o["regimen"]["label"]): o for o in answer["options"]}
+    assert case["expect"], "a vignette must assert at least one status"
+    for key, expected in case["expect"].items():
+        if " | " in key:
+            step, regimen = key.split(" | ", 1)
+            options = [by_option[(step, regimen)]]
+        else:
+            options = [o for (s, _), o in by_option.items() if s == key]
+        assert options, f"{path.name}: no option matches {key!r}"
+        for option in options:
+            assert option["status"] == expected, (
+                f"{path.name}: {option['step']['label']} | {option['regimen']['label']}: "
+                f"expected {expected}, got {option['status']}; reasons: {option['reasons']}; missing: {option['missing']}"
+            )
+    for key, fragments in case.get("expect_missing", {}).items():
+        step, regimen = key.split(" | ", 1)
+        missing = " ".join(by_option[(step, regimen)]["missing"])
+        for fragment in fragments:
+            assert fragment.lower() in missing.lower(), f"{path.name}: {key}: {fragment!r} not in missing {missing!r}"
+    for key, fragments in case.get("expect_reasons", {}).items():
+        step, regimen = key.split(" | ", 1)
+        reasons = " ".join(by_option[(step, regimen)]["reasons"])
+        for fragment in fragments:
+            assert fragment.lower() in reasons.lower(), f"{path.name}: {key}: {fragment!r} not in reasons {reasons!r}"
+    for key, ncts in case.get("expect_evidence_nct", {}).items():
+        step, regimen = key.split(" | ", 1)
+        cited = {e.get("nct") for e in by_option[(step, regimen)]["evidence"]}
+        assert set(ncts) <= cited, f"{path.name}: {key}: evidence lacks {set(ncts) - cited}"
+    for field, expected in case.get("expect_assessment", {}).items():
+        assert answer["assessment"][field] == expected, f"{path.name}: assessment {field}"
