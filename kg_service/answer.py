@@ -18,8 +18,15 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
     for row in criteria:
         entry = by_criterion.setdefault(
             (row["criterion"], row.get("parent")),
-            {"criterion": row["criterion"], "label": str(row["criterionLabel"]), "truth": row["truth"],
-             "depth": int(row["depth"]), "parent": row.get("parent"), "reasons": [], "missing": []},
+            {
+                "criterion": row["criterion"],
+                "label": str(row["criterionLabel"]),
+                "truth": row["truth"],
+                "depth": int(row["depth"]),
+                "parent": row.get("parent"),
+                "reasons": [],
+                "missing": [],
+            },
         )
         if row.get("reason") is not None and str(row["reason"]) not in entry["reasons"]:
             entry["reasons"].append(str(row["reason"]))
@@ -34,8 +41,9 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
     failing, unknown, holding, missing, structured = [], [], [], [], []
     for entry in sorted(by_criterion.values(), key=lambda e: (e["depth"], e["label"])):
         truth = TRUTH_CODE.get(entry["truth"], "unknown")
-        structured.append({"id": str(entry["criterion"]), "label": entry["label"], "value": truth,
-                           "data": entry["reasons"]})
+        structured.append(
+            {"id": str(entry["criterion"]), "label": entry["label"], "value": truth, "data": entry["reasons"]}
+        )
         detail = "; ".join(entry["reasons"])
         if entry["depth"] > 0:
             continue  # operands are explained through their composite, and listed in `criteria`
@@ -91,15 +99,17 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
         extra = _position_reason(status, position)
         if extra:
             reasons.append(extra)
-        options.append({
-            "status": status,
-            "step": {"id": str(option.step), "label": option.step_label},
-            "regimen": {"id": str(option.regimen), "label": option.regimen_label, "drugs": option.drugs},
-            "reasons": reasons,
-            "missing": missing,
-            "evidence": catalog.evidence.get(option.regimen, []),
-            "criteria": structured,
-        })
+        options.append(
+            {
+                "status": status,
+                "step": {"id": str(option.step), "label": option.step_label},
+                "regimen": {"id": str(option.regimen), "label": option.regimen_label, "drugs": option.drugs},
+                "reasons": reasons,
+                "missing": missing,
+                "evidence": catalog.evidence.get(option.regimen, []),
+                "criteria": structured,
+            }
+        )
     options.sort(key=lambda o: STATUS_ORDER[o["status"]])
     lines = assessment_row.get("metastaticLines")
     all_warnings = list(warnings) + [
@@ -111,13 +121,18 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
         "knowledge_graph_version": catalog.version,
         "assessment": {
             "endocrine_sensitivity": str(assessment_row["endocrineSensitivity"])
-            if assessment_row.get("endocrineSensitivity") is not None else None,
+            if assessment_row.get("endocrineSensitivity") is not None
+            else None,
             "her2_category": str(assessment_row["her2Category"])
-            if assessment_row.get("her2Category") is not None else None,
+            if assessment_row.get("her2Category") is not None
+            else None,
             "metastatic_lines": int(lines) if lines is not None else 0,
             "pathway_position": [
-                {"line": int(p["lineNumber"]), "step": str(p["stepLabel"]),
-                 "regimen": str(p["regimenLabel"]) if p.get("regimenLabel") is not None else None}
+                {
+                    "line": int(p["lineNumber"]),
+                    "step": str(p["stepLabel"]),
+                    "regimen": str(p["regimenLabel"]) if p.get("regimenLabel") is not None else None,
+                }
                 for p in position
             ],
         },

@@ -24,16 +24,33 @@ MAX_BODY_BYTES = 1_000_000
 ACCEPTED_TYPES = sorted(JSON_TYPES | set(RDF_TYPES))
 
 EXAMPLE_PATIENT = {
-    "id": "pt-0001", "sex": "female", "menopausal_status": "postmenopausal", "stage": "metastatic",
-    "metastatic_diagnosis_date": "2025-02-10", "er": "positive", "pr": "negative",
+    "id": "pt-0001",
+    "sex": "female",
+    "menopausal_status": "postmenopausal",
+    "stage": "metastatic",
+    "metastatic_diagnosis_date": "2025-02-10",
+    "er": "positive",
+    "pr": "negative",
     "her2": {"ihc": "1+", "ish": "not_done"},
     "biomarkers": [
-        {"gene": "ESR1", "result": "detected", "variant": "p.Y537S", "origin": "somatic",
-         "specimen": "plasma", "date": "2026-05-10"},
+        {
+            "gene": "ESR1",
+            "result": "detected",
+            "variant": "p.Y537S",
+            "origin": "somatic",
+            "specimen": "plasma",
+            "date": "2026-05-10",
+        },
     ],
     "therapies": [
-        {"setting": "metastatic", "line": 1, "drugs": ["letrozole", "ribociclib"],
-         "start_date": "2025-03-01", "end_date": "2026-05-01", "outcome": "progression"},
+        {
+            "setting": "metastatic",
+            "line": 1,
+            "drugs": ["letrozole", "ribociclib"],
+            "start_date": "2025-03-01",
+            "end_date": "2026-05-01",
+            "outcome": "progression",
+        },
     ],
 }
 PATIENT_BODY = {
@@ -52,9 +69,14 @@ ERROR_SCHEMA = {
     "properties": {
         "error": {"type": "string"},
         "message": {"type": "string"},
-        "violations": {"type": "array", "items": {
-            "type": "object", "required": ["field", "message"],
-            "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+        "violations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
     },
 }
 ERROR_RESPONSES = {
@@ -103,8 +125,9 @@ async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 @app.exception_handler(RequestValidationError)
 async def request_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    violations = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
-                  for e in exc.errors()]
+    violations = [
+        {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
+    ]
     return error(422, "invalid_request", "the request is invalid", violations)
 
 
@@ -125,13 +148,19 @@ async def _read_body(request: Request) -> tuple[bytes, str] | JSONResponse:
             return error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
     media = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
     if media not in JSON_TYPES and media not in RDF_TYPES:
-        return error(415, "unsupported_media_type",
-                     f"content type {media!r} is not accepted; use one of {', '.join(ACCEPTED_TYPES)}")
+        return error(
+            415,
+            "unsupported_media_type",
+            f"content type {media!r} is not accepted; use one of {', '.join(ACCEPTED_TYPES)}",
+        )
     return body, media
 
 
-@app.post("/v1/recommendations", openapi_extra=PATIENT_BODY,
-          responses={200: {"description": "Every option of the pathway with its status"}, **ERROR_RESPONSES})
+@app.post(
+    "/v1/recommendations",
+    openapi_extra=PATIENT_BODY,
+    responses={200: {"description": "Every option of the pathway with its status"}, **ERROR_RESPONSES},
+)
 async def recommendations(request: Request) -> JSONResponse:
     """Every (step, regimen) option of the pathway for one patient, with status, reasons, missing data and evidence."""
     read = await _read_body(request)
@@ -143,13 +172,20 @@ async def recommendations(request: Request) -> JSONResponse:
     except BadRequest as exc:
         return error(400, "bad_request", str(exc))
     except InvalidPatient as exc:
-        return error(422, "invalid_patient", "the patient document is invalid or outside the pathway",
-                     [v.as_dict() for v in exc.violations])
+        return error(
+            422,
+            "invalid_patient",
+            "the patient document is invalid or outside the pathway",
+            [v.as_dict() for v in exc.violations],
+        )
     return JSONResponse(answer)
 
 
-@app.post("/v1/validate", openapi_extra=PATIENT_BODY,
-          responses={200: {"description": "The patient is valid"}, **ERROR_RESPONSES})
+@app.post(
+    "/v1/validate",
+    openapi_extra=PATIENT_BODY,
+    responses={200: {"description": "The patient is valid"}, **ERROR_RESPONSES},
+)
 async def validate(request: Request) -> JSONResponse:
     """Validate a patient document against the patient shapes without deriving anything."""
     read = await _read_body(request)
@@ -161,8 +197,9 @@ async def validate(request: Request) -> JSONResponse:
     except BadRequest as exc:
         return error(400, "bad_request", str(exc))
     if not verdict["valid"]:
-        return error(422, "invalid_patient", "the patient document is invalid or outside the pathway",
-                     verdict["violations"])
+        return error(
+            422, "invalid_patient", "the patient document is invalid or outside the pathway", verdict["violations"]
+        )
     return JSONResponse(verdict)
 
 

@@ -10,10 +10,18 @@ from pathlib import Path
 
 from .errors import BadRequest, InvalidPatient
 
-STATUS_MARK = {"recommended": "RECOMMENDED", "eligible": "eligible", "undetermined": "undetermined",
-               "not_eligible": "not eligible"}
-CONTENT_TYPES = {".json": "application/json", ".ttl": "text/turtle", ".jsonld": "application/ld+json",
-                 ".nt": "application/n-triples"}
+STATUS_MARK = {
+    "recommended": "RECOMMENDED",
+    "eligible": "eligible",
+    "undetermined": "undetermined",
+    "not_eligible": "not eligible",
+}
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".ttl": "text/turtle",
+    ".jsonld": "application/ld+json",
+    ".nt": "application/n-triples",
+}
 
 
 def _read_patient(path: str) -> tuple[bytes, str]:
@@ -50,7 +58,9 @@ def cmd_recommend(args: argparse.Namespace) -> int:
         answer = reasoner.recommend(body, content_type)
     except InvalidPatient as exc:
         if args.json:
-            print(json.dumps({"error": "invalid_patient", "violations": [v.as_dict() for v in exc.violations]}, indent=2))
+            print(
+                json.dumps({"error": "invalid_patient", "violations": [v.as_dict() for v in exc.violations]}, indent=2)
+            )
         else:
             _print_invalid(exc)
         return 2
@@ -67,8 +77,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 def print_table(answer: dict, verbose: bool = False) -> None:
     a = answer["assessment"]
     print(f"Patient {answer['patient_id']}  (knowledge graph {answer['knowledge_graph_version']})")
-    print(f"Endocrine sensitivity: {a['endocrine_sensitivity']}   HER2: {a['her2_category']}   "
-          f"metastatic lines: {a['metastatic_lines']}")
+    print(
+        f"Endocrine sensitivity: {a['endocrine_sensitivity']}   HER2: {a['her2_category']}   "
+        f"metastatic lines: {a['metastatic_lines']}"
+    )
     for p in a.get("pathway_position", []):
         print(f"  line {p['line']}: {p['step']}" + (f" ({p['regimen']})" if p.get("regimen") else ""))
     print()
@@ -79,8 +91,10 @@ def print_table(answer: dict, verbose: bool = False) -> None:
         why = option["reasons"][0] if option["reasons"] else ""
         if option["missing"]:
             why = "missing: " + "; ".join(option["missing"])
-        print(f"{STATUS_MARK[option['status']]:<13} {option['step']['label'][:40]:<40} "
-              f"{option['regimen']['label'][:34]:<34} {why}")
+        print(
+            f"{STATUS_MARK[option['status']]:<13} {option['step']['label'][:40]:<40} "
+            f"{option['regimen']['label'][:34]:<34} {why}"
+        )
         if verbose:
             for reason in option["reasons"][1:]:
                 print(textwrap.indent(reason, " " * 89))

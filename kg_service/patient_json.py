@@ -21,8 +21,16 @@ from .namespaces import MBC, MBCK, PATIENT
 from .vocabulary import VALUE_SETS, Vocabulary
 
 KNOWN_FIELDS = {
-    "id", "sex", "menopausal_status", "stage", "metastatic_diagnosis_date", "er", "pr", "her2",
-    "biomarkers", "therapies",
+    "id",
+    "sex",
+    "menopausal_status",
+    "stage",
+    "metastatic_diagnosis_date",
+    "er",
+    "pr",
+    "her2",
+    "biomarkers",
+    "therapies",
 }
 HER2_FIELDS = {"ihc", "ish", "membrane_staining"}
 BIOMARKER_FIELDS = {"gene", "result", "variant", "origin", "specimen", "date"}
@@ -100,8 +108,13 @@ class PatientParser:
         if "id" in document and document["id"] is not None:
             add((patient, MBC.patientId, _scalar(document["id"])))
             parsed.patient_id = str(document["id"])
-        for key, prop in (("sex", MBC.sex), ("menopausal_status", MBC.menopausalStatus), ("stage", MBC.stage),
-                          ("er", MBC.erStatus), ("pr", MBC.prStatus)):
+        for key, prop in (
+            ("sex", MBC.sex),
+            ("menopausal_status", MBC.menopausalStatus),
+            ("stage", MBC.stage),
+            ("er", MBC.erStatus),
+            ("pr", MBC.prStatus),
+        ):
             if document.get(key) is not None:
                 add((patient, prop, self._coded(key, document[key])))
         diagnosis = document.get("metastatic_diagnosis_date")
@@ -118,7 +131,9 @@ class PatientParser:
         her2 = document.get("her2")
         if her2 is not None:
             if not isinstance(her2, dict):
-                parsed.violations.append(Violation("her2", "must be an object with 'ihc' (and 'ish', 'membrane_staining')"))
+                parsed.violations.append(
+                    Violation("her2", "must be an object with 'ihc' (and 'ish', 'membrane_staining')")
+                )
             else:
                 node = URIRef(f"{patient}/her2")
                 add((patient, MBC.hasHER2Result, node))

@@ -22,8 +22,9 @@ DATE_PROPERTIES = (MBC.metastaticDiagnosisDate, MBC.resultDate, MBC.startDate, M
 def _has_remote_context(node) -> bool:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "@context" and (isinstance(value, str) or (
-                isinstance(value, list) and any(isinstance(v, str) for v in value))):
+            if key == "@context" and (
+                isinstance(value, str) or (isinstance(value, list) and any(isinstance(v, str) for v in value))
+            ):
                 return True
             if _has_remote_context(value):
                 return True
@@ -32,8 +33,9 @@ def _has_remote_context(node) -> bool:
     return False
 
 
-def parse_rdf_patient(text: str, rdf_format: str, vocab: Vocabulary, today: dt.date | None = None
-                      ) -> tuple[Graph, str, list[Violation]]:
+def parse_rdf_patient(
+    text: str, rdf_format: str, vocab: Vocabulary, today: dt.date | None = None
+) -> tuple[Graph, str, list[Violation]]:
     today = today or dt.datetime.now(dt.UTC).date()
     if rdf_format == "json-ld":
         try:
@@ -49,7 +51,11 @@ def parse_rdf_patient(text: str, rdf_format: str, vocab: Vocabulary, today: dt.d
         raise BadRequest(f"the body is not valid {rdf_format}: {exc}") from exc
     patients = list(graph.subjects(RDF.type, MBC.Patient))
     if len(patients) != 1:
-        return graph, "", [Violation("(document)", f"the RDF must describe exactly one mbc:Patient (found {len(patients)})")]
+        return (
+            graph,
+            "",
+            [Violation("(document)", f"the RDF must describe exactly one mbc:Patient (found {len(patients)})")],
+        )
     patient = patients[0]
     reference = Literal(today, datatype=XSD.date)
     for prop in DATE_PROPERTIES:
@@ -57,7 +63,7 @@ def parse_rdf_patient(text: str, rdf_format: str, vocab: Vocabulary, today: dt.d
             graph.add((subject, MBC.referenceDate, reference))
     graph.add((patient, MBC.referenceDate, reference))
     for node in [patient, *graph.objects(patient, None)]:
-        if (node, MBC.inputField, None) not in graph:
+        if not isinstance(node, Literal) and (node, MBC.inputField, None) not in graph:
             graph.add((node, MBC.inputField, Literal(str(node))))
     diagnosis = graph.value(patient, MBC.metastaticDiagnosisDate)
     if isinstance(diagnosis, Literal) and isinstance(diagnosis.toPython(), dt.date):

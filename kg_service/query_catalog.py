@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from .resources import data_dir
@@ -13,7 +13,7 @@ def queries_dir() -> Path:
     return data_dir("queries")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> str:
     """Return the text of queries/<name>.rq (name may contain a sub-folder, e.g. 'checks/x')."""
     path = queries_dir() / f"{name}.rq"

@@ -52,7 +52,9 @@ class Reasoner:
     def version(self) -> str:
         return self.catalog.version
 
-    def prepare(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> PreparedPatient:
+    def prepare(
+        self, body: Any, content_type: str = "application/json", today: dt.date | None = None
+    ) -> PreparedPatient:
         """Parse and validate a patient (a JSON document, or RDF text); raise InvalidPatient with every violation."""
         media = (content_type or "application/json").split(";")[0].strip().lower()
         if media in RDF_TYPES:
@@ -66,7 +68,12 @@ class Reasoner:
                 except (ValueError, UnicodeDecodeError) as exc:
                     raise BadRequest(f"the body is not valid JSON: {exc}") from exc
             parsed = self.parser.parse(body, today=today)
-            graph, patient_id, violations, warnings = parsed.graph, parsed.patient_id, parsed.violations, parsed.warnings
+            graph, patient_id, violations, warnings = (
+                parsed.graph,
+                parsed.patient_id,
+                parsed.violations,
+                parsed.warnings,
+            )
         violations = violations + validate_patient(graph, self.vocabulary)
         if violations:
             raise InvalidPatient(sorted(set(violations), key=lambda v: (v.field, v.message)))

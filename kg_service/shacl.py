@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from pyshacl import validate
 from rdflib import Graph, Namespace, URIRef
@@ -12,7 +12,7 @@ from .resources import data_dir
 SH = Namespace("http://www.w3.org/ns/shacl#")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_shapes(name: str) -> Graph:
     """Parse shapes/<name> once."""
     graph = Graph()

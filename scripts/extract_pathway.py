@@ -30,7 +30,9 @@ SLUGS = {
     "Capivasertib + Fulvestrant": "capivasertib-fulvestrant",
     "gBRCA mutation": "gbrca-mutation",
     "PARPi": "parp-inhibitor",
-    "Everolimus + Exemestane OR Fulvestrant-based Therapy +/- CDK4/6 Inhibitor": "everolimus-exemestane-or-fulvestrant-based",
+    "Everolimus + Exemestane OR Fulvestrant-based Therapy +/- CDK4/6 Inhibitor": (
+        "everolimus-exemestane-or-fulvestrant-based"
+    ),
     "Endocrine Therapy + Abemaciclib OR Ribociclib": "endocrine-therapy-cdk46-inhibitor",
 }
 
@@ -104,7 +106,10 @@ def main() -> None:
     for parent, child, position in edges:
         out.write(f"step:{SLUGS[parent]} mbc:hasChild step:{SLUGS[child]} .\n")
         out.write(f"edge:{SLUGS[parent]}--{SLUGS[child]} a mbc:PathwayEdge, owl:NamedIndividual ;\n")
-        out.write(f"    mbc:edgeSource step:{SLUGS[parent]} ; mbc:edgeTarget step:{SLUGS[child]} ; mbc:childOrder {position} .\n\n")
+        out.write(
+            f"    mbc:edgeSource step:{SLUGS[parent]} ; mbc:edgeTarget step:{SLUGS[child]} ;"
+            f" mbc:childOrder {position} .\n\n"
+        )
     sys.stderr.write(f"{len(steps)} steps, {sum(1 for s in steps.values() if s['note'])} notes, {len(edges)} edges\n")
 
 

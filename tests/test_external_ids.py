@@ -43,7 +43,7 @@ def verified_drug_ids() -> dict[str, dict[str, str]]:
 
 def links(graph, node, scheme):
     prefix = PREFIXES[scheme]
-    return {str(o)[len(prefix):] for o in graph.objects(node, SKOS.exactMatch) if str(o).startswith(prefix)}
+    return {str(o)[len(prefix) :] for o in graph.objects(node, SKOS.exactMatch) if str(o).startswith(prefix)}
 
 
 def drug_named(graph, name):
@@ -80,10 +80,17 @@ def test_every_targeted_pathway_drug_has_an_exact_identifier(graph):
             assert set(graph.objects(drug, SKOS.exactMatch)), drug
 
 
-@pytest.mark.parametrize("symbol,hgnc,ncbi", [
-    ("ESR1", "3467", "2099"), ("PIK3CA", "8975", "5290"), ("AKT1", "391", "207"), ("PTEN", "9588", "5728"),
-    ("BRCA1", "1100", "672"), ("BRCA2", "1101", "675"),
-])
+@pytest.mark.parametrize(
+    "symbol,hgnc,ncbi",
+    [
+        ("ESR1", "3467", "2099"),
+        ("PIK3CA", "8975", "5290"),
+        ("AKT1", "391", "207"),
+        ("PTEN", "9588", "5728"),
+        ("BRCA1", "1100", "672"),
+        ("BRCA2", "1101", "675"),
+    ],
+)
 def test_gene_ids(graph, symbol, hgnc, ncbi):
     gene = URIRef(f"https://w3id.org/mbc-kg/id/gene/{symbol}")
     assert links(graph, gene, "HGNC") == {hgnc} and links(graph, gene, "NCBIGENE") == {ncbi}

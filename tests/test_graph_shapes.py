@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from rdflib import RDF, Graph, URIRef
 
@@ -66,5 +64,3 @@ def test_graph_without_step_labels_does_not_conform(graph):
         if not (s in steps and p == URIRef("http://www.w3.org/2000/01/rdf-schema#label")):
             stripped.add((s, p, o))
     assert "PathwayStepShape" in shapes_reporting(stripped)
-
-

@@ -84,8 +84,13 @@ def test_child_order_as_in_the_document(graph):
 
 def test_references_split_from_the_run_together_paragraph(graph):
     paragraph = SOURCE.strip().splitlines()[-1]
-    kinds = (MBC.JournalArticle, MBC.RegulatoryAnnouncement, MBC.TrialRecord, MBC.GuidelineReference,
-             MBC.EducationalMedia)
+    kinds = (
+        MBC.JournalArticle,
+        MBC.RegulatoryAnnouncement,
+        MBC.TrialRecord,
+        MBC.GuidelineReference,
+        MBC.EducationalMedia,
+    )
     refs = [r for kind in kinds for r in graph.subjects(RDF.type, kind)]
     ordered = sorted(refs, key=lambda r: int(graph.value(r, MBC.documentOrder)))
     titles = [str(graph.value(r, URIRef(DCTERMS_TITLE))) for r in ordered]

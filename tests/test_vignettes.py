@@ -35,7 +35,8 @@ def test_vignette(reasoner, path: Path):
         for option in options:
             assert option["status"] == expected, (
                 f"{path.name}: {option['step']['label']} | {option['regimen']['label']}: "
-                f"expected {expected}, got {option['status']}; reasons: {option['reasons']}; missing: {option['missing']}"
+                f"expected {expected}, got {option['status']}; "
+                f"reasons: {option['reasons']}; missing: {option['missing']}"
             )
     for key, fragments in case.get("expect_missing", {}).items():
         step, regimen = key.split(" | ", 1)

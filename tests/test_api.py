@@ -1,0 +1,118 @@
+"""The HTTP API: the contract's answer, the contract's error codes, one error shape, never a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kg_service import api
+
+from .conftest import ROOT
+
+EXAMPLE = json.loads((ROOT / "examples" / "patient-esr1-after-cdk46.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def client(reasoner):
+    original = api.get_reasoner
+    api.get_reasoner = lambda: reasoner  # reuse the session's prepared reasoner
+    try:
+        with TestClient(api.app, raise_server_exceptions=False) as test_client:
+            yield test_client
+    finally:
+        api.get_reasoner = original
+
+
+def test_recommendations_answer_has_the_contract_fields(client):
+    response = client.post("/v1/recommendations", json=EXAMPLE)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["patient_id"] == "pt-0001" and body["knowledge_graph_version"]
+    assert set(body["assessment"]) >= {"endocrine_sensitivity", "her2_category", "metastatic_lines"}
+    option = body["options"][0]
+    assert set(option) >= {"status", "step", "regimen", "reasons", "missing", "evidence"}
+    assert set(option["regimen"]) >= {"id", "label", "drugs"} and set(option["step"]) >= {"id", "label"}
+    elacestrant = next(o for o in body["options"] if o["regimen"]["label"] == "Elacestrant")
+    assert elacestrant["status"] == "recommended"
+    assert {"label": "EMERALD", "nct": "NCT03778931"}.items() <= next(
+        e for e in elacestrant["evidence"] if e.get("nct")
+    ).items()
+
+
+def test_validate_endpoint(client):
+    assert client.post("/v1/validate", json=EXAMPLE).json()["valid"] is True
+    response = client.post("/v1/validate", json=dict(EXAMPLE, er="negative"))
+    assert response.status_code == 422
+    assert response.json()["violations"][0]["field"] == "er"
+
+
+@pytest.mark.parametrize(
+    "body,content_type",
+    [
+        (b"", "application/json"),
+        (b"this is not json", "application/json"),
+        (b'{"id": ', "application/json"),
+        (b"\xff\xfe\x00", "application/json"),
+        (b"<not> turtle at all", "text/turtle"),
+        (b'{"@context": "https://example.org/context.jsonld", "@id": "x"}', "application/ld+json"),
+    ],
+)
+def test_not_a_patient_document_is_400(client, body, content_type):
+    response = client.post("/v1/recommendations", content=body, headers={"content-type": content_type})
+    assert response.status_code == 400
+    assert set(response.json()) >= {"error", "message"}
+
+
+@pytest.mark.parametrize(
+    "document,field",
+    [
+        (dict(EXAMPLE, er="negative"), "er"),
+        (dict(EXAMPLE, her2={"ihc": "3+"}), "her2.ihc"),
+        (dict(EXAMPLE, her2={"ihc": "2+", "ish": "positive"}), "her2.ish"),
+        (dict(EXAMPLE, stage="early"), "stage"),
+        (
+            dict(
+                EXAMPLE,
+                therapies=[{"setting": "metastatic", "line": 1, "drugs": ["notadrug"], "start_date": "2025-03-01"}],
+            ),
+            "therapies[0].drugs",
+        ),
+        (dict(EXAMPLE, metastatic_diagnosis_date="2099-01-01"), "metastatic_diagnosis_date"),
+        ([], "(document)"),
+        ("a string", "(document)"),
+        (42, "(document)"),
+    ],
+)
+def test_invalid_or_out_of_pathway_is_422_naming_the_field(client, document, field):
+    response = client.post("/v1/recommendations", json=document)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_patient"
+    assert field in {v["field"] for v in body["violations"]}
+
+
+def test_unsupported_media_type_is_415(client):
+    response = client.post("/v1/recommendations", content=b"id=1", headers={"content-type": "text/plain"})
+    assert response.status_code == 415 and response.json()["error"] == "unsupported_media_type"
+
+
+def test_body_limit_is_413(client):
+    response = client.post(
+        "/v1/recommendations", content=b" " * (api.MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_patient_as_turtle(client):
+    turtle = (ROOT / "examples" / "patient-esr1-after-cdk46.ttl").read_text()
+    response = client.post("/v1/recommendations", content=turtle, headers={"content-type": "text/turtle"})
+    assert response.status_code == 200, response.json()
+    statuses = {o["regimen"]["label"]: o["status"] for o in response.json()["options"]}
+    assert statuses["Elacestrant"] == "recommended"
+
+
+def test_openapi_and_health(client):
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/health").json()["status"] == "ok"
