@@ -54,3 +54,22 @@ def test_vignette(reasoner, path: Path):
         assert set(ncts) <= cited, f"{path.name}: {key}: evidence lacks {set(ncts) - cited}"
     for field, expected in case.get("expect_assessment", {}).items():
         assert answer["assessment"][field] == expected, f"{path.name}: assessment {field}"
+
+
+def test_vignettes_reach_every_step_and_every_criterion(reasoner):
+    """Between them, the vignettes make every treatment step recommended and every criterion true in one
+    case and not true in another (false, or unknown for HER2-negative, which a valid patient cannot fail)."""
+    recommended, values = set(), {}
+    for path in VIGNETTES:
+        case = load_json(path)
+        answer = reasoner.recommend(case["patient"], today=dt.date.fromisoformat(case.get("today", "2026-11-25")))
+        for option in answer["options"]:
+            if option["status"] == "recommended":
+                recommended.add(option["step"]["label"])
+            for criterion in option["criteria"]:
+                values.setdefault(criterion["id"], set()).add(criterion["value"])
+    steps = {o.step_label for o in reasoner.catalog.options}
+    assert steps <= recommended, steps - recommended
+    assert len(VIGNETTES) >= 40
+    untested = {c: v for c, v in values.items() if "true" not in v or v == {"true"}}
+    assert not untested, untested
