@@ -1,4 +1,5 @@
-"""The HTTP API (thin): `POST /v1/recommendations`, `POST /v1/validate`, `GET /health`.
+"""The HTTP API (thin): recommendations and validation for apps, the catalog, the SPARQL 1.1 Protocol
+endpoint and the graph for download.
 
 Everything is prepared once at start-up; a request parses, validates and derives one patient.
 Errors share one JSON shape: {"error": code, "message": text, "violations": [{"field", "message"}]}.
@@ -7,17 +8,24 @@ Errors share one JSON shape: {"error": code, "message": text, "violations": [{"f
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import asynccontextmanager
 from functools import lru_cache
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
+from .catalog_api import CatalogResources
 from .errors import BadRequest, InvalidPatient
+from .graph_export import MEDIA_TYPES, Exporter
+from .negotiation import choose
 from .service import JSON_TYPES, RDF_TYPES, Reasoner
+from .sparql_endpoint import ProtocolError, execute, query_from_request
+from .sparql_workers import SparqlWorkers
 
 log = logging.getLogger("kg_service.api")
 MAX_BODY_BYTES = 1_000_000
@@ -95,10 +103,34 @@ def get_reasoner() -> Reasoner:
     return Reasoner()
 
 
+@lru_cache(maxsize=1)
+def get_catalog() -> CatalogResources:
+    return CatalogResources(get_reasoner().store)
+
+
+@lru_cache(maxsize=1)
+def get_exporter() -> Exporter:
+    return Exporter(get_reasoner().graph)
+
+
+@lru_cache(maxsize=1)
+def get_sparql_workers() -> SparqlWorkers:
+    data = get_reasoner().graph.serialize(format="nt", encoding="utf-8")
+    return SparqlWorkers(
+        data,
+        workers=int(os.environ.get("MBC_KG_SPARQL_WORKERS", "2")),
+        timeout=float(os.environ.get("MBC_KG_SPARQL_TIMEOUT", "5")),
+        max_rows=int(os.environ.get("MBC_KG_SPARQL_MAX_ROWS", "10000")),
+    )
+
+
 @asynccontextmanager
 async def lifespan(_: FastAPI):
     get_reasoner()  # parse and prepare everything before the first request
+    get_sparql_workers()
     yield
+    get_sparql_workers().close()
+    get_sparql_workers.cache_clear()
 
 
 app = FastAPI(
@@ -137,7 +169,7 @@ async def unexpected(_: Request, exc: Exception) -> JSONResponse:
     return error(500, "internal_error", "the server failed to answer; the error was logged")
 
 
-async def _read_body(request: Request) -> tuple[bytes, str] | JSONResponse:
+async def _read_body(request: Request, accept_any: bool = False) -> tuple[bytes, str] | JSONResponse:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
@@ -147,7 +179,7 @@ async def _read_body(request: Request) -> tuple[bytes, str] | JSONResponse:
         if len(body) > MAX_BODY_BYTES:
             return error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
     media = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    if media not in JSON_TYPES and media not in RDF_TYPES:
+    if not accept_any and media not in JSON_TYPES and media not in RDF_TYPES:
         return error(
             415,
             "unsupported_media_type",
@@ -208,3 +240,202 @@ async def health() -> dict:
     """Liveness, with the knowledge graph's version."""
     reasoner = get_reasoner()
     return {"status": "ok", "knowledge_graph_version": reasoner.version}
+
+
+# ---------------------------------------------------------------- catalog
+
+
+def _version_headers() -> dict[str, str]:
+    version = get_reasoner().version
+    return {"X-Knowledge-Graph-Version": version, "ETag": f'"{version}"'}
+
+
+CATALOG_EXAMPLES = {
+    "steps": [
+        {
+            "id": "https://w3id.org/mbc-kg/id/step/oral-serd",
+            "label": "Elacestrant / Imlunestrant",
+            "kind": "treatment",
+            "note": "Elacestrant is supported by phase III EMERALD ...",
+            "document_order": 5,
+            "children": [
+                {
+                    "id": "https://w3id.org/mbc-kg/id/step/trastuzumab-deruxtecan",
+                    "label": "T-DXd (HER2 IHC ultra-low/low)",
+                    "position": 1,
+                }
+            ],
+        }
+    ],
+    "regimens": [
+        {
+            "id": "https://w3id.org/mbc-kg/id/regimen/elacestrant",
+            "label": "Elacestrant",
+            "drugs": ["elacestrant"],
+            "steps": [{"id": "https://w3id.org/mbc-kg/id/step/oral-serd", "label": "Elacestrant / Imlunestrant"}],
+            "evidence": [{"type": "trial", "label": "EMERALD", "nct": "NCT03778931"}],
+        }
+    ],
+    "drugs": [
+        {
+            "id": "https://w3id.org/mbc-kg/id/drug/letrozole",
+            "name": "letrozole",
+            "drug_class": "https://w3id.org/mbc-kg/ontology#NonsteroidalAromataseInhibitor",
+            "brand_names": ["Femara"],
+            "identifiers": [{"relation": "exact", "iri": "http://purl.obolibrary.org/obo/NCIT_C1527"}],
+        }
+    ],
+    "trials": [
+        {
+            "id": "https://w3id.org/mbc-kg/id/trial/EMERALD",
+            "label": "EMERALD",
+            "nct": "NCT03778931",
+            "phase": "3",
+            "url": "https://clinicaltrials.gov/study/NCT03778931",
+            "drugs": ["elacestrant"],
+        }
+    ],
+    "biomarkers": [
+        {
+            "id": "https://w3id.org/mbc-kg/id/biomarker/ESR1_mutation",
+            "label": "ESR1 mutation",
+            "genes": ["ESR1"],
+            "required_origin": None,
+            "test": "ESR1 mutation testing (plasma ctDNA is widely used)",
+            "gene_identifiers": ["https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/3467"],
+        }
+    ],
+}
+
+
+def _catalog_route(name: str, summary: str) -> None:
+    async def handler() -> JSONResponse:
+        return JSONResponse(getattr(get_catalog(), name), headers=_version_headers())
+
+    handler.__name__ = f"catalog_{name}"
+    app.get(
+        f"/v1/{name}",
+        summary=summary,
+        responses={200: {"description": summary, "content": {"application/json": {"example": CATALOG_EXAMPLES[name]}}}},
+    )(handler)
+
+
+_catalog_route("steps", "Every pathway step with its label and note as the document writes them, and its children")
+_catalog_route("regimens", "Every regimen with its drugs, the steps that propose it and its evidence")
+_catalog_route("drugs", "Every drug with its class, brand names and external identifiers")
+_catalog_route("trials", "Every clinical trial with its ClinicalTrials.gov number")
+_catalog_route("biomarkers", "The biomarkers the pathway selects on, with genes and what to test")
+
+
+# ---------------------------------------------------------------- the graph for download
+
+RDF_OFFER = list(MEDIA_TYPES)
+RDF_CONTENT = {media: {"schema": {"type": "string"}} for media in RDF_OFFER}
+
+
+def _download(which: str, request: Request) -> Response:
+    media_type = choose(request.headers.get("accept"), RDF_OFFER)
+    if media_type is None:
+        return error(406, "not_acceptable", f"available as: {', '.join(RDF_OFFER)}")
+    body = get_exporter().serialize(which, media_type)
+    extension = MEDIA_TYPES[media_type][1]
+    headers = _version_headers() | {
+        "Content-Disposition": f'inline; filename="mbc-kg-{which}.{extension}"',
+        "Vary": "Accept",
+    }
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@app.get(
+    "/ontology",
+    responses={
+        200: {"description": "The OWL vocabulary", "content": RDF_CONTENT},
+        406: ERROR_RESPONSES[415] | {"description": "No acceptable format"},
+    },
+)
+async def ontology(request: Request) -> Response:
+    """The OWL 2 vocabulary (opens in Protégé), by content negotiation: Turtle, RDF/XML, JSON-LD, N-Triples."""
+    return _download("ontology", request)
+
+
+@app.get(
+    "/graph",
+    responses={
+        200: {"description": "The whole knowledge graph", "content": RDF_CONTENT},
+        406: ERROR_RESPONSES[415] | {"description": "No acceptable format"},
+    },
+)
+async def whole_graph(request: Request) -> Response:
+    """Vocabulary, pathway, criteria, regimens, drugs, evidence and mappings, by content negotiation."""
+    return _download("graph", request)
+
+
+# ---------------------------------------------------------------- SPARQL 1.1 Protocol
+
+SPARQL_EXAMPLE = (
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+    "SELECT ?step ?label WHERE { ?step a <https://w3id.org/mbc-kg/ontology#TreatmentStep> ; rdfs:label ?label }"
+)
+SPARQL_RESULTS = {
+    media: {"schema": {"type": "string"}}
+    for media in [
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+        *RDF_OFFER,
+    ]
+}
+SPARQL_RESPONSES = {
+    200: {"description": "Query results (SELECT/ASK) or a graph (CONSTRUCT/DESCRIBE)", "content": SPARQL_RESULTS},
+    400: {
+        "description": "Malformed, refused (Update, LOAD, SERVICE), over its time or size limit",
+        "content": {"application/json": {"schema": ERROR_SCHEMA}},
+    },
+    406: {"description": "No acceptable result format", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+    415: ERROR_RESPONSES[415],
+}
+
+
+async def _sparql(request: Request) -> Response:
+    body = b""
+    if request.method == "POST":
+        read = await _read_body(request, accept_any=True)
+        if isinstance(read, JSONResponse):
+            return read
+        body = read[0]
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    try:
+        query = query_from_request(request.method, params, request.headers.get("content-type", ""), body)
+        outcome = await run_in_threadpool(execute, get_sparql_workers(), query, request.headers.get("accept"))
+    except ProtocolError as exc:
+        return error(exc.status, exc.error, exc.message)
+    return Response(outcome.body, media_type=outcome.media_type, headers=_version_headers() | {"Vary": "Accept"})
+
+
+@app.get("/sparql", responses=SPARQL_RESPONSES)
+async def sparql_get(request: Request, query: str = SPARQL_EXAMPLE) -> Response:
+    """SPARQL 1.1 Protocol query via GET. Read-only: Update, LOAD and SERVICE are refused; every query runs
+    under a time limit and a result-size limit. The result format follows `Accept`."""
+    return await _sparql(request)
+
+
+@app.post(
+    "/sparql",
+    responses=SPARQL_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/sparql-query": {"schema": {"type": "string"}, "example": SPARQL_EXAMPLE},
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+                },
+            }
+        }
+    },
+)
+async def sparql_post(request: Request) -> Response:
+    """SPARQL 1.1 Protocol query via POST (`application/sparql-query`, or a form with `query`)."""
+    return await _sparql(request)

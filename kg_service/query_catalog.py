@@ -40,5 +40,7 @@ def header(name: str) -> str:
 
 
 def parameters(name: str) -> list[str]:
-    """Parameters a query declares in its header, as lines '# param: NAME ...'."""
-    return re.findall(r"^#\s*param:\s*(\w+)", load(name), flags=re.MULTILINE)
+    """Parameters a query declares in its header ('# Parameters: step (IRI, optional) ...'): variables that
+    a caller may bind; the query runs unchanged, over everything, when they are left unbound."""
+    match = re.search(r"^#\s*Parameters:(.*)$", load(name), flags=re.MULTILINE)
+    return re.findall(r"(\w+) \((?:IRI|literal)", match.group(1)) if match else []
