@@ -12,7 +12,7 @@ import os
 from contextlib import asynccontextmanager
 from functools import lru_cache
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -61,11 +61,65 @@ EXAMPLE_PATIENT = {
         },
     ],
 }
+DATE = {"type": "string", "format": "date"}
+PATIENT_SCHEMA = {
+    "type": "object",
+    "description": "The patient document of the app contract (docs/patient-api-contract.md).",
+    "required": ["id", "stage", "er", "her2"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+        "sex": {"enum": ["female", "male"]},
+        "menopausal_status": {"enum": ["premenopausal", "perimenopausal", "postmenopausal"]},
+        "stage": {"enum": ["metastatic", "locally_advanced_unresectable", "early"]},
+        "metastatic_diagnosis_date": DATE,
+        "er": {"enum": ["positive", "low", "negative"]},
+        "pr": {"enum": ["positive", "negative", "unknown"]},
+        "her2": {
+            "type": "object",
+            "required": ["ihc"],
+            "properties": {
+                "ihc": {"enum": ["0", "1+", "2+", "3+"]},
+                "membrane_staining": {"type": "boolean"},
+                "ish": {"enum": ["positive", "negative", "not_done"]},
+            },
+        },
+        "biomarkers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["gene", "result"],
+                "properties": {
+                    "gene": {"type": "string"},
+                    "result": {"enum": ["detected", "not_detected"]},
+                    "variant": {"type": "string"},
+                    "origin": {"enum": ["somatic", "germline"]},
+                    "specimen": {"enum": ["tissue", "plasma"]},
+                    "date": DATE,
+                },
+            },
+        },
+        "therapies": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["setting", "drugs"],
+                "properties": {
+                    "setting": {"enum": ["neoadjuvant", "adjuvant", "metastatic"]},
+                    "line": {"type": "integer", "minimum": 1},
+                    "drugs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "start_date": DATE,
+                    "end_date": {"anyOf": [DATE, {"type": "null"}]},
+                    "outcome": {"enum": ["progression", "ongoing", "toxicity", "completed"]},
+                },
+            },
+        },
+    },
+}
 PATIENT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "object"}, "example": EXAMPLE_PATIENT},
+            "application/json": {"schema": PATIENT_SCHEMA, "example": EXAMPLE_PATIENT},
             "text/turtle": {"schema": {"type": "string"}},
             "application/ld+json": {"schema": {"type": "object"}},
         },
@@ -151,8 +205,21 @@ def error(status: int, code: str, message: str, violations: list[dict] | None = 
 
 
 @app.exception_handler(StarletteHTTPException)
-async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return error(exc.status_code, "http_error", str(exc.detail))
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    response = error(exc.status_code, "http_error", str(exc.detail))
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:  # Allow lists every method served at this path, whichever route serves it
+        methods = sorted(
+            {
+                m
+                for r in app.routes
+                if getattr(r, "path", None) == request.url.path
+                for m in (getattr(r, "methods", None) or ())
+                if m != "HEAD"
+            }
+        )
+        response.headers["Allow"] = ", ".join(methods)
+    return response
 
 
 @app.exception_handler(RequestValidationError)
@@ -330,7 +397,11 @@ _catalog_route("biomarkers", "The biomarkers the pathway selects on, with genes 
 # ---------------------------------------------------------------- the graph for download
 
 RDF_OFFER = list(MEDIA_TYPES)
-RDF_CONTENT = {media: {"schema": {"type": "string"}} for media in RDF_OFFER}
+def _schema_for(media: str) -> dict:
+    return {"schema": {}} if "json" in media else {"schema": {"type": "string"}}
+
+
+RDF_CONTENT = {media: _schema_for(media) for media in RDF_OFFER}
 
 
 def _download(which: str, request: Request) -> Response:
@@ -377,7 +448,7 @@ SPARQL_EXAMPLE = (
     "SELECT ?step ?label WHERE { ?step a <https://w3id.org/mbc-kg/ontology#TreatmentStep> ; rdfs:label ?label }"
 )
 SPARQL_RESULTS = {
-    media: {"schema": {"type": "string"}}
+    media: _schema_for(media)
     for media in [
         "application/sparql-results+json",
         "application/sparql-results+xml",
@@ -416,7 +487,9 @@ async def _sparql(request: Request) -> Response:
 
 
 @app.get("/sparql", responses=SPARQL_RESPONSES)
-async def sparql_get(request: Request, query: str = SPARQL_EXAMPLE) -> Response:
+async def sparql_get(
+    request: Request, query: str | None = Query(None, description="The SPARQL 1.1 query", examples=[SPARQL_EXAMPLE])
+) -> Response:
     """SPARQL 1.1 Protocol query via GET. Read-only: Update, LOAD and SERVICE are refused; every query runs
     under a time limit and a result-size limit. The result format follows `Accept`."""
     return await _sparql(request)

@@ -1,4 +1,4 @@
-"""The command line: `mbc-kg check | recommend | validate | serve`."""
+"""The command line: `mbc-kg check | recommend | validate | export | query | serve`."""
 
 from __future__ import annotations
 
@@ -131,6 +131,70 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if verdict["valid"] else 1
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .graph_export import FORMAT_NAMES, Exporter
+    from .graph_loader import load_graph
+
+    media_type = FORMAT_NAMES.get(args.format.lower())
+    if media_type is None:
+        print(f"error: unknown format {args.format!r}; use one of {', '.join(sorted(FORMAT_NAMES))}", file=sys.stderr)
+        return 2
+    data = Exporter(load_graph()).serialize(args.what, media_type)
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"wrote {args.out} ({len(data)} bytes, {media_type})")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from . import query_catalog
+    from .graph_loader import load_graph
+    from .query_runner import UnknownParameter, run_oxigraph
+    from .store import OxigraphStore
+
+    if args.list or not args.name:
+        for name in query_catalog.names():
+            if name.startswith(("catalog/", "eligibility/", "checks/")):
+                first = query_catalog.header(name).split("\n")[0].removeprefix("What it answers:").strip()
+                params = ", ".join(query_catalog.parameters(name))
+                print(f"{name:48} {first}" + (f"  [params: {params}]" if params else ""))
+        return 0
+    name = args.name if "/" in args.name else f"catalog/{args.name}"
+    params = {}
+    for item in args.param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"error: --param takes key=value, got {item!r}", file=sys.stderr)
+            return 2
+        params[key] = value
+    try:
+        result = run_oxigraph(OxigraphStore(load_graph()), name, params)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}; `mbc-kg query --list` lists them", file=sys.stderr)
+        return 2
+    except UnknownParameter as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        rows = [{k: (None if v is None else str(v)) for k, v in row.items()} for row in result.rows]
+        print(json.dumps({"variables": result.variables, "rows": rows}, indent=2, ensure_ascii=False))
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.variables)
+        for row in result.rows:
+            writer.writerow(["" if row[v] is None else str(row[v]) for v in result.variables])
+    else:
+        print("\t".join(result.variables))
+        for row in result.rows:
+            print("\t".join("" if row[v] is None else str(row[v]) for v in result.variables))
+        print(f"({len(result.rows)} rows)", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -153,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("patient")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("export", help="write the graph (or the OWL vocabulary) in an RDF syntax")
+    p.add_argument("--what", choices=["graph", "ontology"], default="graph")
+    p.add_argument("--format", default="ttl", help="ttl, xml (RDF/XML), jsonld or nt")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("query", help="run a catalog query by name (mbc-kg query --list)")
+    p.add_argument("name", nargs="?", help="e.g. regimens-by-biomarker, or checks/step-label-unique")
+    p.add_argument("--param", action="append", help="bind a parameter: key=value (IRI, CURIE or literal)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--list", action="store_true", help="list the queries with what they answer")
+    p.set_defaults(func=cmd_query)
     p = sub.add_parser("serve", help="serve the HTTP API (kg_service.api:app)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

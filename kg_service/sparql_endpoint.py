@@ -61,13 +61,16 @@ def execute(workers: SparqlWorkers, query: str, accept: str | None) -> Outcome:
         raise ProtocolError(400, "query_too_long", "the query is longer than 20,000 characters")
     try:
         check_query(query)
-        form = query_form(query)
     except RefusedQuery as exc:
         raise ProtocolError(400, "query_refused", str(exc)) from exc
+    try:
+        form = query_form(query)
+    except RefusedQuery as exc:
+        raise ProtocolError(400, "malformed_query", f"the query is not valid SPARQL 1.1: {exc}") from exc
     offer = SELECT_OFFER if form in ("SELECT", "ASK") else GRAPH_OFFER
-    media_type = choose(accept, offer)
-    if media_type is None:
-        raise ProtocolError(406, "not_acceptable", f"a {form} result can be served as: {', '.join(offer)}")
+    # With no acceptable type, answer in the default format rather than 406 (RFC 9110 allows it): clients
+    # such as rdflib's SPARQLStore ask for SPARQL results even for CONSTRUCT.
+    media_type = choose(accept, offer) or offer[0]
     outcome = workers.run(query, form, media_type)
     if not outcome.ok:
         raise ProtocolError(400, outcome.error, outcome.message)
