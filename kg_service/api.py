@@ -397,6 +397,8 @@ _catalog_route("biomarkers", "The biomarkers the pathway selects on, with genes 
 # ---------------------------------------------------------------- the graph for download
 
 RDF_OFFER = list(MEDIA_TYPES)
+
+
 def _schema_for(media: str) -> dict:
     return {"schema": {}} if "json" in media else {"schema": {"type": "string"}}
 

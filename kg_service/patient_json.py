@@ -47,17 +47,19 @@ class ParsedPatient:
     warnings: list[str] = field(default_factory=list)
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Shift a date by whole calendar months, clamping to the last day of the target month."""
+def add_months(day: dt.date, months: int) -> dt.date | None:
+    """Shift a date by whole calendar months, clamping to the last day of the target month (None when the
+    result falls outside the calendar Python can represent)."""
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
-    month += 1
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        return None
     for candidate in range(day.day, 0, -1):
         try:
-            return dt.date(year, month, candidate)
+            return dt.date(year, month + 1, candidate)
         except ValueError:
             continue
-    raise ValueError(f"cannot shift {day} by {months} months")
+    return None
 
 
 def _date(value: Any) -> Literal:
@@ -123,10 +125,12 @@ class PatientParser:
             add((patient, MBC.metastaticDiagnosisDate, literal))
             if literal.datatype == XSD.date:
                 for window, months in self.vocab.windows:
-                    node = BNode()
-                    add((patient, MBC.computedWindow, node))
-                    add((node, MBC.window, window))
-                    add((node, MBC.windowStart, Literal(add_months(literal.toPython(), -months), datatype=XSD.date)))
+                    start = add_months(literal.toPython(), -months)
+                    if start is not None:
+                        node = BNode()
+                        add((patient, MBC.computedWindow, node))
+                        add((node, MBC.window, window))
+                        add((node, MBC.windowStart, Literal(start, datatype=XSD.date)))
 
         her2 = document.get("her2")
         if her2 is not None:

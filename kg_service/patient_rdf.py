@@ -68,8 +68,11 @@ def parse_rdf_patient(
     diagnosis = graph.value(patient, MBC.metastaticDiagnosisDate)
     if isinstance(diagnosis, Literal) and isinstance(diagnosis.toPython(), dt.date):
         for window, months in vocab.windows:
+            start = add_months(diagnosis.toPython(), -months)
+            if start is None:
+                continue
             node = BNode()
             graph.add((patient, MBC.computedWindow, node))
             graph.add((node, MBC.window, window))
-            graph.add((node, MBC.windowStart, Literal(add_months(diagnosis.toPython(), -months), datatype=XSD.date)))
+            graph.add((node, MBC.windowStart, Literal(start, datatype=XSD.date)))
     return graph, str(graph.value(patient, MBC.patientId) or ""), []

@@ -10,7 +10,6 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from kg_service import api
 
 
-
 @schemathesis.serializer("application/sparql-query", "text/turtle")
 def as_text(ctx, value):
     return value.encode("utf-8") if isinstance(value, str) else str(value).encode("utf-8")

@@ -86,6 +86,8 @@ CASES = [
         "metastatic_diagnosis_date",
         "valid date",
     ),
+    # found by schemathesis: year 1 made the 12-month look-back fall off the calendar (a 500)
+    ("diagnosis-date-year-1", mutate(metastatic_diagnosis_date="0001-01-01"), "metastatic_diagnosis_date", "1900"),
     ("diagnosis-date-future", mutate(metastatic_diagnosis_date="2027-01-01"), "metastatic_diagnosis_date", "future"),
     ("er-missing", mutate(er=DELETE), "er", "required"),
     ("er-negative", mutate(er="negative"), "er", "outside this pathway"),
