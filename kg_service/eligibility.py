@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from rdflib import Graph
 
 from . import query_catalog
-from .store import OxigraphStore
+from .store import OxigraphStore, PatientScope
 
 
 @dataclass
@@ -36,11 +36,15 @@ class EligibilityPipeline:
             self.steps.append((name.split("/")[-1], text, is_construct))
 
     def run(self, patient: Graph) -> Derivation:
-        result = Derivation()
         with self.store.patient_graph(patient) as scope:
-            for short_name, text, is_construct in self.steps:
-                if is_construct:
-                    result.derived_triples += scope.construct_into_patient(text)
-                else:
-                    result.rows[short_name] = scope.select(text)
+            return self.run_in(scope)
+
+    def run_in(self, scope: PatientScope) -> Derivation:
+        """Run the pipeline over the patient(s) already loaded in `scope`."""
+        result = Derivation()
+        for short_name, text, is_construct in self.steps:
+            if is_construct:
+                result.derived_triples += scope.construct_into_patient(text)
+            else:
+                result.rows[short_name] = scope.select(text)
         return result

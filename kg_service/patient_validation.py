@@ -1,4 +1,8 @@
-"""Judging a patient graph against shapes/patient-shapes.ttl; each violation names the JSON field."""
+"""Judging a patient graph against shapes/patient-shapes.ttl; each violation names the JSON field.
+
+Two engines read the same shapes: the shapes compiled to SPARQL and run on Oxigraph (the default, fast, and
+able to judge a whole batch of patients in one query), and pySHACL (the reference; `tests/test_shacl_sparql.py`
+shows both find the same violations)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from rdflib import Graph, Literal, URIRef
 from .errors import Violation
 from .namespaces import MBC
 from .shacl import SH, load_shapes, validation_results
+from .shacl_sparql import compile_shapes
+from .store import PatientScope
 from .vocabulary import Vocabulary
 
 PATIENT_SHAPES = "patient-shapes.ttl"
@@ -23,26 +29,83 @@ def _shown(value, vocab: Vocabulary) -> str | None:
     return None
 
 
+def _violation(shapes: Graph, vocab: Vocabulary, field_of, focus, source, message: str, value) -> Violation:
+    base = field_of(focus) if focus is not None else ""
+    name = shapes.value(source, SH.name) if source is not None else None
+    if name is not None:
+        field = f"{base}.{name}" if base else str(name)
+    else:
+        field = base or "(document)"
+    if value is not None:
+        message = message.replace("{?value}", str(value)).replace("{$value}", str(value))
+    shown = _shown(value, vocab)
+    if shown and str(value) not in message and value != focus:
+        message = f"{message} (got {shown})"
+    return Violation(field, message)
+
+
+def _sorted(found: set[Violation]) -> list[Violation]:
+    return sorted(found, key=lambda v: (v.field, v.message))
+
+
 def validate_patient(graph: Graph, vocab: Vocabulary) -> list[Violation]:
-    """Every violation at once, sorted by field; an empty list means the patient conforms."""
+    """pySHACL, the reference engine: every violation at once, sorted by field; empty means conforming."""
     shapes = load_shapes(PATIENT_SHAPES)
     conforms, report = validation_results(graph, shapes)
     if conforms:
         return []
     found: set[Violation] = set()
+
+    def field_of(focus) -> str:
+        return str(graph.value(focus, MBC.inputField) or "")
+
     for result in report.subjects(SH.resultSeverity, None):
-        focus = report.value(result, SH.focusNode)
-        source = report.value(result, SH.sourceShape)
-        message = str(report.value(result, SH.resultMessage) or "is invalid")
-        value = report.value(result, SH.value)
-        base = str(graph.value(focus, MBC.inputField) or "") if focus is not None else ""
-        name = shapes.value(source, SH.name) if source is not None else None
-        if name is not None:
-            field = f"{base}.{name}" if base else str(name)
-        else:
-            field = base or "(document)"
-        shown = _shown(value, vocab)
-        if shown and str(value) not in message and value != focus:
-            message = f"{message} (got {shown})"
-        found.add(Violation(field, message))
-    return sorted(found, key=lambda v: (v.field, v.message))
+        found.add(
+            _violation(
+                shapes,
+                vocab,
+                field_of,
+                report.value(result, SH.focusNode),
+                report.value(result, SH.sourceShape),
+                str(report.value(result, SH.resultMessage) or "is invalid"),
+                report.value(result, SH.value),
+            )
+        )
+    return _sorted(found)
+
+
+class CompiledPatientShapes:
+    """The patient shapes as SPARQL queries, compiled once; judges whatever patients a scope holds."""
+
+    FIELDS = (
+        "PREFIX mbc: <https://w3id.org/mbc-kg/ontology#> "
+        "SELECT ?node ?field ?patient WHERE { ?node mbc:inputField ?field . "
+        "OPTIONAL { ?patient mbc:hasHER2Result|mbc:hasBiomarkerResult|mbc:hasTherapyLine ?node } }"
+    )
+
+    def __init__(self, vocab: Vocabulary):
+        self.shapes = load_shapes(PATIENT_SHAPES)
+        self.queries = compile_shapes(self.shapes)
+        self.vocab = vocab
+
+    def validate(self, scope: PatientScope) -> dict[URIRef, list[Violation]]:
+        """Violations per patient IRI (patients without violations are absent)."""
+        fields, owner = {}, {}
+        for row in scope.select(self.FIELDS, patient_only=True):
+            fields[row["node"]] = str(row["field"])
+            owner[row["node"]] = row["patient"] if row["patient"] is not None else row["node"]
+        found: dict[URIRef, set[Violation]] = {}
+        for check, query in self.queries:
+            for row in scope.select(query, patient_only=True):
+                focus = row["this"]
+                violation = _violation(
+                    self.shapes,
+                    self.vocab,
+                    lambda node: fields.get(node, ""),
+                    focus,
+                    check.shape,
+                    check.message,
+                    row["value"],
+                )
+                found.setdefault(owner.get(focus, focus), set()).add(violation)
+        return {patient: _sorted(items) for patient, items in found.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from .errors import BadRequest, InvalidPatient, Violation
 from .graph_loader import load_graph
 from .patient_json import PatientParser
 from .patient_rdf import parse_rdf_patient
-from .patient_validation import validate_patient
+from .patient_validation import CompiledPatientShapes, validate_patient
 from .shacl import load_shapes
 from .store import OxigraphStore
 from .vocabulary import Vocabulary, read_vocabulary
@@ -37,8 +38,12 @@ class PreparedPatient:
 class Reasoner:
     """Everything parsed and prepared at construction; `recommend` and `validate` do per-request work only."""
 
-    def __init__(self, graph: Graph | None = None, extra_files: list[Path] | None = None):
+    def __init__(self, graph: Graph | None = None, extra_files: list[Path] | None = None, validator: str | None = None):
+        """validator: "sparql" (the patient shapes compiled to SPARQL, the default) or "pyshacl" (the reference)."""
         started = time.perf_counter()
+        self.validator = validator or os.environ.get("MBC_KG_VALIDATOR", "sparql")
+        if self.validator not in ("sparql", "pyshacl"):
+            raise ValueError(f"unknown validator {self.validator!r}: use 'sparql' or 'pyshacl'")
         self.graph = graph if graph is not None else load_graph(extra_files=extra_files or [])
         self.vocabulary: Vocabulary = read_vocabulary(self.graph)
         self.catalog: GraphCatalog = read_catalog(self.graph)
@@ -46,50 +51,54 @@ class Reasoner:
         self.store = OxigraphStore(self.graph)
         self.pipeline = EligibilityPipeline(self.store)
         load_shapes("patient-shapes.ttl")
+        self.compiled_shapes = CompiledPatientShapes(self.vocabulary)
         self.startup_seconds = time.perf_counter() - started
 
     @property
     def version(self) -> str:
         return self.catalog.version
 
-    def prepare(
+    def parse(
         self, body: Any, content_type: str = "application/json", today: dt.date | None = None
-    ) -> PreparedPatient:
-        """Parse and validate a patient (a JSON document, or RDF text); raise InvalidPatient with every violation."""
+    ) -> tuple[PreparedPatient, list[Violation]]:
+        """Parse a patient (a JSON document, or RDF text) into a graph; violations the parser itself found."""
         media = (content_type or "application/json").split(";")[0].strip().lower()
         if media in RDF_TYPES:
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
             graph, patient_id, violations = parse_rdf_patient(text, RDF_TYPES[media], self.vocabulary, today)
-            warnings: list[str] = []
+            return PreparedPatient(graph, patient_id, []), violations
+        if isinstance(body, (bytes, str)):
+            try:
+                body = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        parsed = self.parser.parse(body, today=today)
+        return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings), parsed.violations
+
+    def _violations(self, prepared: PreparedPatient, parse_violations: list[Violation], scope) -> list[Violation]:
+        if self.validator == "pyshacl":
+            found = validate_patient(prepared.graph, self.vocabulary)
         else:
-            if isinstance(body, (bytes, str)):
-                try:
-                    body = json.loads(body)
-                except (ValueError, UnicodeDecodeError) as exc:
-                    raise BadRequest(f"the body is not valid JSON: {exc}") from exc
-            parsed = self.parser.parse(body, today=today)
-            graph, patient_id, violations, warnings = (
-                parsed.graph,
-                parsed.patient_id,
-                parsed.violations,
-                parsed.warnings,
-            )
-        violations = violations + validate_patient(graph, self.vocabulary)
-        if violations:
-            raise InvalidPatient(sorted(set(violations), key=lambda v: (v.field, v.message)))
-        return PreparedPatient(graph, patient_id, warnings)
+            found = [v for items in self.compiled_shapes.validate(scope).values() for v in items]
+        return sorted(set(parse_violations + found), key=lambda v: (v.field, v.message))
 
     def recommend(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
-        prepared = self.prepare(body, content_type, today)
-        derivation = self.pipeline.run(prepared.graph)
+        """The contract's answer for one patient; raise InvalidPatient with every violation, or BadRequest."""
+        prepared, parse_violations = self.parse(body, content_type, today)
+        with self.store.patient_graph(prepared.graph) as scope:
+            violations = self._violations(prepared, parse_violations, scope)
+            if violations:
+                raise InvalidPatient(violations)
+            derivation = self.pipeline.run_in(scope)
         return build_answer(prepared.patient_id, self.catalog, derivation, prepared.warnings)
 
     def validate(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
         """The validation verdict as a value: valid, or every violation."""
-        try:
-            prepared = self.prepare(body, content_type, today)
-        except InvalidPatient as exc:
-            return {"valid": False, "violations": [v.as_dict() for v in exc.violations]}
+        prepared, parse_violations = self.parse(body, content_type, today)
+        with self.store.patient_graph(prepared.graph) as scope:
+            violations = self._violations(prepared, parse_violations, scope)
+        if violations:
+            return {"valid": False, "violations": [v.as_dict() for v in violations]}
         return {"valid": True, "patient_id": prepared.patient_id, "violations": [], "warnings": prepared.warnings}
 
 

@@ -74,7 +74,8 @@ class PatientScope:
         self.store.extend(ox.Quad(t.subject, t.predicate, t.object, self.name) for t in triples)
         return len(triples)
 
-    def select(self, query: str) -> list[dict]:
-        result = self.store.query(query, default_graph=self.default_graph)
+    def select(self, query: str, patient_only: bool = False) -> list[dict]:
+        """Rows of a SELECT over the knowledge graph and the patient's graph (or the patient's graph alone)."""
+        result = self.store.query(query, default_graph=[self.name] if patient_only else self.default_graph)
         names = [v.value for v in result.variables]
         return [{n: from_ox(row[n]) for n in names} for row in result]

@@ -1,0 +1,225 @@
+"""SHACL shapes compiled to SPARQL queries, for fast validation on Oxigraph (and in batches).
+
+The shapes stay the single statement of every rule; this module translates the part of SHACL Core they use
+(and SHACL-SPARQL constraints) into SPARQL, one query per constraint reporting ?this and ?value for the
+shape it checks. pySHACL remains the reference: `tests/test_shacl_sparql.py` proves both report the same violations,
+and a shape using a feature this compiler does not know is refused at start-up (the caller then falls back
+to pySHACL) rather than silently skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+
+from .shacl import SH
+
+KNOWN_PROPERTY_KEYS = {
+    SH.path,
+    SH.name,
+    SH.message,
+    SH.minCount,
+    SH.maxCount,
+    SH.datatype,
+    SH.pattern,
+    SH["in"],
+    SH.nodeKind,
+    SH.minInclusive,
+    SH.lessThanOrEquals,
+    SH["not"],
+    RDF.type,
+    SH.description,
+}
+KNOWN_NODE_KEYS = {
+    RDF.type,
+    SH.targetClass,
+    SH.property,
+    SH["or"],
+    SH["not"],
+    SH["and"],
+    SH.sparql,
+    SH.name,
+    SH.message,
+    SH.description,
+}
+
+
+class UnsupportedShape(ValueError):
+    pass
+
+
+@dataclass
+class Check:
+    key: str
+    shape: URIRef | BNode  # the shape reported as sh:sourceShape (property shape or node shape)
+    message: str
+
+
+def _term(node) -> str:
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    if isinstance(node, Literal):
+        return node.n3()
+    raise UnsupportedShape(f"cannot write {node!r} into SPARQL")
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class ShapeCompiler:
+    def __init__(self, shapes: Graph):
+        self.g = shapes
+        self.checks: list[Check] = []
+        self.branches: list[str] = []
+
+    def _add(self, shape, message: str, where: str) -> None:
+        key = f"c{len(self.checks)}"
+        self.checks.append(Check(key, shape, message))
+        self.branches.append(f'{{ {where} BIND("{key}" AS ?check) }}')
+
+    def _path(self, shape) -> str:
+        path = self.g.value(shape, SH.path)
+        if not isinstance(path, URIRef):
+            raise UnsupportedShape(f"only IRI paths are compiled ({shape})")
+        return _term(path)
+
+    def _conforms(self, shape, this: str = "?this") -> str:
+        """A SPARQL boolean expression: does the focus node conform to this (small) shape?"""
+        keys = set(self.g.predicates(shape, None)) - {RDF.type, SH.message, SH.name}
+        parts = []
+        if SH["not"] in keys:
+            parts.append(f"!({self._conforms(self.g.value(shape, SH['not']), this)})")
+        for logic, joiner in ((SH["and"], " && "), (SH["or"], " || ")):
+            if logic in keys:
+                members = list(Collection(self.g, self.g.value(shape, logic)))
+                parts.append("(" + joiner.join(self._conforms(m, this) for m in members) + ")")
+        if SH.path in keys:
+            path = self._path(shape)
+            if SH.hasValue in keys:
+                parts.append(f"EXISTS {{ {this} {path} {_term(self.g.value(shape, SH.hasValue))} }}")
+            if SH.minCount in keys:
+                if int(self.g.value(shape, SH.minCount)) != 1:
+                    raise UnsupportedShape("only sh:minCount 1 inside logical constraints")
+                parts.append(f"EXISTS {{ {this} {path} ?any }}")
+            if SH.maxCount in keys:
+                if int(self.g.value(shape, SH.maxCount)) != 0:
+                    raise UnsupportedShape("only sh:maxCount 0 inside logical constraints")
+                parts.append(f"NOT EXISTS {{ {this} {path} ?any }}")
+            if keys - {SH.path, SH.hasValue, SH.minCount, SH.maxCount}:
+                raise UnsupportedShape(f"unsupported keys in {shape}: {keys}")
+        elif keys - {SH["not"], SH["and"], SH["or"]}:
+            raise UnsupportedShape(f"unsupported keys in {shape}: {keys}")
+        if not parts:
+            raise UnsupportedShape(f"empty logical shape {shape}")
+        return " && ".join(parts)
+
+    def _property(self, node_shape, target: str, prop) -> None:
+        keys = set(self.g.predicates(prop, None))
+        unknown = keys - KNOWN_PROPERTY_KEYS
+        if unknown:
+            raise UnsupportedShape(f"property shape {prop} uses {unknown}")
+        path = self._path(prop)
+        message = str(self.g.value(prop, SH.message) or "is invalid")
+        focus = f"?this a {target} ."
+        value = f"{focus} ?this {path} ?value ."
+        if SH.minCount in keys:
+            n = int(self.g.value(prop, SH.minCount))
+            self._add(
+                prop,
+                message,
+                f"{focus} {{ SELECT ?this (COUNT(?v) AS ?n) WHERE {{ ?this a {target} . "
+                f"OPTIONAL {{ ?this {path} ?v }} }} GROUP BY ?this }} FILTER(?n < {n})",
+            )
+        if SH.maxCount in keys:
+            n = int(self.g.value(prop, SH.maxCount))
+            self._add(
+                prop,
+                message,
+                f"{focus} {{ SELECT ?this (COUNT(?v) AS ?n) WHERE {{ ?this a {target} . "
+                f"?this {path} ?v }} GROUP BY ?this }} FILTER(?n > {n})",
+            )
+        if SH.datatype in keys:
+            datatype = _term(self.g.value(prop, SH.datatype))
+            self._add(prop, message, f"{value} FILTER(!isLiteral(?value) || DATATYPE(?value) != {datatype})")
+        if SH.pattern in keys:
+            pattern = _escape(str(self.g.value(prop, SH.pattern)))
+            self._add(prop, message, f'{value} FILTER(isBlank(?value) || !REGEX(STR(?value), "{pattern}"))')
+        if SH["in"] in keys:
+            members = ", ".join(_term(m) for m in Collection(self.g, self.g.value(prop, SH["in"])))
+            self._add(prop, message, f"{value} FILTER(?value NOT IN ({members}))")
+        if SH.nodeKind in keys:
+            kind = self.g.value(prop, SH.nodeKind)
+            test = {SH.IRI: "isIRI(?value)", SH.Literal: "isLiteral(?value)", SH.BlankNode: "isBlank(?value)"}.get(kind)
+            if test is None:
+                raise UnsupportedShape(f"sh:nodeKind {kind}")
+            self._add(prop, message, f"{value} FILTER(!{test})")
+        if SH.minInclusive in keys:
+            bound = _term(self.g.value(prop, SH.minInclusive))
+            self._add(prop, message, f"{value} FILTER(!COALESCE(?value >= {bound}, false))")
+        if SH.lessThanOrEquals in keys:
+            other = _term(self.g.value(prop, SH.lessThanOrEquals))
+            self._add(prop, message, f"{value} ?this {other} ?other . FILTER(!COALESCE(?value <= ?other, false))")
+        if SH["not"] in keys:
+            inner = self.g.value(prop, SH["not"])
+            inner_keys = set(self.g.predicates(inner, None))
+            if inner_keys != {SH.hasValue}:
+                raise UnsupportedShape("sh:not on a property shape: only [ sh:hasValue X ]")
+            self._add(prop, message, f"{value} FILTER(?value = {_term(self.g.value(inner, SH.hasValue))})")
+
+    def _sparql(self, node_shape, target: str, constraint) -> None:
+        select = str(self.g.value(constraint, SH.select))
+        message = str(self.g.value(constraint, SH.message) or self.g.value(node_shape, SH.message) or "is invalid")
+        prefixes = []
+        for declared in self.g.objects(self.g.value(constraint, SH.prefixes), SH.declare):
+            prefixes.append((str(self.g.value(declared, SH.prefix)), str(self.g.value(declared, SH.namespace))))
+        body = select.replace("$this", "?this")
+        where = body[body.index("{") + 1 : body.rindex("}")]
+        for prefix, namespace in prefixes:  # expand the declared prefixes, since the WHERE is embedded
+            where = re.sub(rf"\b{prefix}:([A-Za-z0-9_-]+)", rf"<{namespace}\1>", where)
+        self._add(node_shape, message, f"?this a {target} . {where}")
+
+    def compile(self) -> list[str]:
+        for node_shape in sorted(set(self.g.subjects(SH.targetClass, None)), key=str):
+            unknown = set(self.g.predicates(node_shape, None)) - KNOWN_NODE_KEYS
+            if unknown:
+                raise UnsupportedShape(f"node shape {node_shape} uses {unknown}")
+            targets = list(self.g.objects(node_shape, SH.targetClass))
+            for target_class in targets:
+                target = _term(target_class)
+                for prop in self.g.objects(node_shape, SH.property):
+                    self._property(node_shape, target, prop)
+                message = str(self.g.value(node_shape, SH.message) or "is invalid")
+                condition = [
+                    self._conforms_key(key, obj)
+                    for key in (SH["or"], SH["not"], SH["and"])
+                    for obj in self.g.objects(node_shape, key)
+                ]
+                if condition:
+                    self._add(node_shape, message, f"?this a {target} . FILTER(!({' && '.join(condition)}))")
+                for constraint in self.g.objects(node_shape, SH.sparql):
+                    self._sparql(node_shape, target, constraint)
+        return self.branches
+
+    def _conforms_key(self, key, obj) -> str:
+        if key == SH["not"]:
+            return f"!({self._conforms(obj)})"
+        members = list(Collection(self.g, obj))
+        joiner = " || " if key == SH["or"] else " && "
+        return "(" + joiner.join(self._conforms(m) for m in members) + ")"
+
+
+def compile_shapes(shapes: Graph) -> list[tuple[Check, str]]:
+    """One SPARQL SELECT per constraint (?this, ?value for each violation), with what it checks.
+
+    Separate queries, not one UNION: on Oxigraph 0.5 the 72 constraints of the patient shapes take ~9 ms as
+    separate queries and ~22 ms as one UNION."""
+    compiler = ShapeCompiler(shapes)
+    branches = compiler.compile()
+    return [
+        (check, f"SELECT ?check ?this ?value WHERE {branch}")
+        for check, branch in zip(compiler.checks, branches, strict=True)
+    ]
