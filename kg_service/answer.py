@@ -32,6 +32,9 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
             entry["reasons"].append(str(row["reason"]))
         if row.get("missing") is not None and str(row["missing"]) not in entry["missing"]:
             entry["missing"].append(str(row["missing"]))
+    for entry in by_criterion.values():  # the same answer whatever order an engine returns rows in
+        entry["reasons"].sort()
+        entry["missing"].sort()
     # a composite criterion is explained by the operands that decided it
     for entry in by_criterion.values():
         if entry["depth"] == 0 and not entry["reasons"]:
@@ -39,7 +42,7 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
                 if operand["parent"] == entry["criterion"] and operand["truth"] == entry["truth"]:
                     entry["reasons"].extend(r for r in operand["reasons"] if r not in entry["reasons"])
     failing, unknown, holding, missing, structured = [], [], [], [], []
-    for entry in sorted(by_criterion.values(), key=lambda e: (e["depth"], e["label"])):
+    for entry in sorted(by_criterion.values(), key=lambda e: (e["depth"], e["label"], str(e["criterion"]))):
         truth = TRUTH_CODE.get(entry["truth"], "unknown")
         structured.append(
             {"id": str(entry["criterion"]), "label": entry["label"], "value": truth, "data": entry["reasons"]}
@@ -84,7 +87,10 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
     criteria_rows: dict = defaultdict(list)
     for row in derivation.rows["70-option-reasons"]:
         criteria_rows[(row["step"], row["regimen"])].append(row)
-    position = derivation.rows["80-patient-position"]
+    position = sorted(
+        derivation.rows["80-patient-position"],
+        key=lambda p: (int(p["lineNumber"]), str(p["stepLabel"]), str(p.get("regimenLabel") or "")),
+    )
     assessment_row = (derivation.rows["85-assessment"] or [{}])[0]
     options = []
     for option in catalog.options:
@@ -112,10 +118,10 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
         )
     options.sort(key=lambda o: STATUS_ORDER[o["status"]])
     lines = assessment_row.get("metastaticLines")
-    all_warnings = list(warnings) + [
+    all_warnings = list(warnings) + sorted(
         f"gene {row['symbol']} is not used by the pathway; its result was recorded but not used"
         for row in derivation.rows.get("90-warnings", [])
-    ]
+    )
     return {
         "patient_id": patient_id,
         "knowledge_graph_version": catalog.version,

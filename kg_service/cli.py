@@ -195,6 +195,20 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from .graph_loader import load_graph
+    from .remote_store import KG_GRAPH, RemoteError, RemoteStore
+
+    remote = RemoteStore(args.endpoint)
+    try:
+        count = remote.load_graph(load_graph())
+        print(f"loaded {count} triples into <{KG_GRAPH}> at {args.endpoint} (the server now holds {remote.count()})")
+    except (RemoteError, OSError) as exc:
+        print(f"error: could not load the graph into {args.endpoint}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -228,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.add_argument("--list", action="store_true", help="list the queries with what they answer")
     p.set_defaults(func=cmd_query)
+    p = sub.add_parser("load", help="load the graph into an external SPARQL server (e.g. Oxigraph server)")
+    p.add_argument("--endpoint", required=True, help="the server's base URL, e.g. http://127.0.0.1:7878")
+    p.set_defaults(func=cmd_load)
     p = sub.add_parser("serve", help="serve the HTTP API (kg_service.api:app)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from rdflib import Graph
 
 from . import query_catalog
+from .remote_store import RemoteStore
 from .store import OxigraphStore, PatientScope
 
 
@@ -27,7 +28,7 @@ class EligibilityPipeline:
 
     FOLDER = "eligibility"
 
-    def __init__(self, store: OxigraphStore):
+    def __init__(self, store: OxigraphStore | RemoteStore):
         self.store = store
         self.steps: list[tuple[str, str, bool]] = []
         for name in query_catalog.names(self.FOLDER):

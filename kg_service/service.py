@@ -20,6 +20,7 @@ from .graph_loader import load_graph
 from .patient_json import PatientParser
 from .patient_rdf import parse_rdf_patient
 from .patient_validation import CompiledPatientShapes, validate_patient
+from .remote_store import RemoteStore
 from .shacl import load_shapes
 from .store import OxigraphStore
 from .vocabulary import Vocabulary, read_vocabulary
@@ -38,8 +39,16 @@ class PreparedPatient:
 class Reasoner:
     """Everything parsed and prepared at construction; `recommend` and `validate` do per-request work only."""
 
-    def __init__(self, graph: Graph | None = None, extra_files: list[Path] | None = None, validator: str | None = None):
-        """validator: "sparql" (the patient shapes compiled to SPARQL, the default) or "pyshacl" (the reference)."""
+    def __init__(
+        self,
+        graph: Graph | None = None,
+        extra_files: list[Path] | None = None,
+        validator: str | None = None,
+        sparql_endpoint: str | None = None,
+    ):
+        """validator: "sparql" (the patient shapes compiled to SPARQL, the default) or "pyshacl" (the reference).
+        sparql_endpoint: an external SPARQL server holding the graph (default: $MBC_KG_SPARQL_ENDPOINT; unset:
+        the embedded Oxigraph store)."""
         started = time.perf_counter()
         self.validator = validator or os.environ.get("MBC_KG_VALIDATOR", "sparql")
         if self.validator not in ("sparql", "pyshacl"):
@@ -48,8 +57,10 @@ class Reasoner:
         self.vocabulary: Vocabulary = read_vocabulary(self.graph)
         self.catalog: GraphCatalog = read_catalog(self.graph)
         self.parser = PatientParser(self.vocabulary)
-        self.store = OxigraphStore(self.graph)
-        self.pipeline = EligibilityPipeline(self.store)
+        self.store = OxigraphStore(self.graph)  # embedded: catalog queries, and the derivation by default
+        endpoint = sparql_endpoint if sparql_endpoint is not None else os.environ.get("MBC_KG_SPARQL_ENDPOINT")
+        self.backend = RemoteStore(endpoint) if endpoint else self.store
+        self.pipeline = EligibilityPipeline(self.backend)
         load_shapes("patient-shapes.ttl")
         self.compiled_shapes = CompiledPatientShapes(self.vocabulary)
         self.startup_seconds = time.perf_counter() - started
@@ -85,7 +96,7 @@ class Reasoner:
     def recommend(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
         """The contract's answer for one patient; raise InvalidPatient with every violation, or BadRequest."""
         prepared, parse_violations = self.parse(body, content_type, today)
-        with self.store.patient_graph(prepared.graph) as scope:
+        with self.backend.patient_graph(prepared.graph) as scope:
             violations = self._violations(prepared, parse_violations, scope)
             if violations:
                 raise InvalidPatient(violations)
@@ -95,7 +106,7 @@ class Reasoner:
     def validate(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
         """The validation verdict as a value: valid, or every violation."""
         prepared, parse_violations = self.parse(body, content_type, today)
-        with self.store.patient_graph(prepared.graph) as scope:
+        with self.backend.patient_graph(prepared.graph) as scope:
             violations = self._violations(prepared, parse_violations, scope)
         if violations:
             return {"valid": False, "violations": [v.as_dict() for v in violations]}
