@@ -38,7 +38,7 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
     # a composite criterion is explained by the operands that decided it
     for entry in by_criterion.values():
         if entry["depth"] == 0 and not entry["reasons"]:
-            for operand in by_criterion.values():
+            for operand in sorted(by_criterion.values(), key=lambda e: (e["label"], str(e["criterion"]))):
                 if operand["parent"] == entry["criterion"] and operand["truth"] == entry["truth"]:
                     entry["reasons"].extend(r for r in operand["reasons"] if r not in entry["reasons"])
     failing, unknown, holding, missing, structured = [], [], [], [], []

@@ -209,6 +209,55 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screen(args: argparse.Namespace) -> int:
+    from .screening import screen
+
+    source = sys.stdin if args.patients == "-" else open(args.patients, encoding="utf-8")  # noqa: SIM115
+    total = None
+    if args.patients != "-":
+        with open(args.patients, "rb") as counting:
+            total = sum(1 for _ in counting)
+    out = sys.stdout if not args.out else open(args.out, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    fmt = args.format or ("jsonl" if args.out and args.out.endswith((".jsonl", ".ndjson")) else "csv")
+    try:
+        summary = screen(
+            source,
+            out,
+            fmt=fmt,
+            workers=args.workers,
+            batch_size=args.batch_size,
+            progress=not args.no_progress,
+            total=total,
+        )
+    finally:
+        if source is not sys.stdin:
+            source.close()
+        if out is not sys.stdout:
+            out.close()
+    print("\n".join(summary.lines()), file=sys.stderr)
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .graph_loader import load_graph
+    from .synthetic import CohortGenerator
+
+    today = dt.date.fromisoformat(args.today) if args.today else dt.datetime.now(dt.UTC).date()
+    generator = CohortGenerator(load_graph(), today)
+    out = sys.stdout if not args.out else open(args.out, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        for document in generator.cohort(args.n, args.seed):
+            out.write(json.dumps(document) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.out:
+        print(f"wrote {args.n} patients to {args.out}", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -245,6 +294,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", help="load the graph into an external SPARQL server (e.g. Oxigraph server)")
     p.add_argument("--endpoint", required=True, help="the server's base URL, e.g. http://127.0.0.1:7878")
     p.set_defaults(func=cmd_load)
+    p = sub.add_parser("screen", help="screen a cohort: NDJSON patient documents in, CSV or JSON lines out")
+    p.add_argument("patients", help="NDJSON file of contract documents, or - for standard input")
+    p.add_argument("--out", help="output file (.csv, or .jsonl for one answer per line); default standard output")
+    p.add_argument("--format", choices=["csv", "jsonl"])
+    p.add_argument("--workers", type=int, default=1, help="processes (each loads the graph once)")
+    p.add_argument("--batch-size", type=int, default=10, help="patients judged and derived per query batch")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_screen)
+    p = sub.add_parser("synth", help="generate synthetic, valid patient documents (NDJSON)")
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--today", help="the date the cohort is generated as of (default: today)")
+    p.add_argument("--out")
+    p.set_defaults(func=cmd_synth)
     p = sub.add_parser("serve", help="serve the HTTP API (kg_service.api:app)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)

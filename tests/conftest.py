@@ -23,7 +23,7 @@ def graph():
 
 @pytest.fixture(scope="session")
 def reasoner(graph):
-    return Reasoner(graph=graph)
+    return Reasoner(graph=graph, sparql_endpoint="")  # embedded, whatever MBC_KG_SPARQL_ENDPOINT says
 
 
 def load_json(path: Path):

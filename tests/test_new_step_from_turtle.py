@@ -17,7 +17,7 @@ KEY = ("Testinib", "Testinib monotherapy")
 
 @pytest.fixture(scope="module")
 def extended():
-    return Reasoner(graph=load_graph(extra_files=[FIXTURE]))
+    return Reasoner(graph=load_graph(extra_files=[FIXTURE]), sparql_endpoint="")
 
 
 def patient(biomarkers, therapies=None):

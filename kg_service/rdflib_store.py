@@ -1,0 +1,39 @@
+"""The same store interface on plain rdflib (the knowledge graph and a patient's graph read as one):
+the baseline the benchmarks compare Oxigraph with, and a second engine the tests can run the derivation on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rdflib import Graph
+from rdflib.graph import ReadOnlyGraphAggregate
+
+
+class RdflibStore:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    @contextmanager
+    def patient_graph(self, triples: Graph) -> Iterator[RdflibScope]:
+        patient = Graph()
+        for triple in triples:
+            patient.add(triple)
+        yield RdflibScope(self.graph, patient)
+
+
+class RdflibScope:
+    def __init__(self, graph: Graph, patient: Graph):
+        self.patient = patient
+        self.union = ReadOnlyGraphAggregate([graph, patient])
+
+    def construct_into_patient(self, query: str) -> int:
+        triples = list(self.union.query(query))
+        for triple in triples:
+            self.patient.add(triple)
+        return len(triples)
+
+    def select(self, query: str, patient_only: bool = False) -> list[dict]:
+        result = (self.patient if patient_only else self.union).query(query)
+        names = [str(v) for v in result.vars]
+        return [{n: row[n] for n in names} for row in result]

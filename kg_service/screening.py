@@ -1,0 +1,193 @@
+"""Cohort screening: NDJSON patient documents in; one row per patient and option out (CSV), or one answer per
+patient (JSON lines). Invalid documents are reported with their line number and skipped; every input line
+yields output. Patients are judged and derived in batches (one named graph per batch, each query evaluated
+once for the whole batch), on as many processes as asked."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from rdflib import Graph
+
+from .answer import build_answer
+from .eligibility import Derivation
+from .errors import BadRequest, Violation
+
+CSV_FIELDS = ["line", "patient_id", "status", "step", "regimen", "drugs", "missing", "reasons"]
+
+
+@dataclass
+class BatchResult:
+    answers: list[tuple[int, dict]] = field(default_factory=list)  # (line, answer) or (line, {"invalid": ...})
+
+
+def screen_batch(reasoner, items: list[tuple[int, str]], today: dt.date | None = None) -> BatchResult:
+    result = BatchResult()
+    combined = Graph()
+    parsed: dict = {}
+    for line, text in items:
+        if not text.strip():
+            result.answers.append((line, {"invalid": [Violation("(line)", "the line is empty").as_dict()]}))
+            continue
+        try:
+            prepared, violations = reasoner.parse(text, "application/json", today)
+        except BadRequest as exc:
+            result.answers.append((line, {"invalid": [Violation("(line)", str(exc)).as_dict()]}))
+            continue
+        parsed[line] = (prepared, violations, _patient_iri(prepared.graph))
+        for triple in prepared.graph:
+            combined.add(triple)
+    if parsed:
+        with reasoner.backend.patient_graph(combined) as scope:
+            shape_violations = reasoner.compiled_shapes.validate(scope)
+            derivation = reasoner.pipeline.run_in(scope)
+        by_patient: dict = {}
+        for name, rows in derivation.rows.items():
+            for row in rows:
+                by_patient.setdefault(row["patient"], {}).setdefault(name, []).append(row)
+        for line, (prepared, violations, iri) in parsed.items():
+            found = sorted(set(violations + shape_violations.get(iri, [])), key=lambda v: (v.field, v.message))
+            if found:
+                result.answers.append(
+                    (line, {"patient_id": prepared.patient_id, "invalid": [v.as_dict() for v in found]})
+                )
+                continue
+            rows = {name: by_patient.get(iri, {}).get(name, []) for name in derivation.rows}
+            answer = build_answer(prepared.patient_id, reasoner.catalog, Derivation(rows=rows), prepared.warnings)
+            result.answers.append((line, answer))
+    result.answers.sort(key=lambda pair: pair[0])
+    return result
+
+
+def _patient_iri(graph: Graph):
+    from rdflib import RDF
+
+    from .namespaces import MBC
+
+    return next(graph.subjects(RDF.type, MBC.Patient), None)
+
+
+def csv_rows(line: int, answer: dict) -> Iterator[dict]:
+    if "invalid" in answer:
+        yield {
+            "line": line,
+            "patient_id": answer.get("patient_id", ""),
+            "status": "invalid",
+            "reasons": "; ".join(f"{v['field']}: {v['message']}" for v in answer["invalid"]),
+        }
+        return
+    for option in answer["options"]:
+        yield {
+            "line": line,
+            "patient_id": answer["patient_id"],
+            "status": option["status"],
+            "step": option["step"]["label"],
+            "regimen": option["regimen"]["label"],
+            "drugs": " + ".join(option["regimen"]["drugs"]),
+            "missing": "; ".join(option["missing"]),
+            "reasons": "; ".join(option["reasons"]),
+        }
+
+
+_WORKER = None
+
+
+def _init_worker() -> None:
+    global _WORKER
+    from .service import Reasoner
+
+    _WORKER = Reasoner()
+
+
+def _run(args: tuple[list[tuple[int, str]], dt.date | None]) -> BatchResult:
+    items, today = args
+    return screen_batch(_WORKER, items, today)
+
+
+def batches(lines: Iterable[str], size: int) -> Iterator[list[tuple[int, str]]]:
+    batch: list[tuple[int, str]] = []
+    for number, text in enumerate(lines, start=1):
+        batch.append((number, text))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class Summary:
+    patients: int = 0
+    invalid: int = 0
+    rows: int = 0
+    seconds: float = 0.0
+    recommended_steps: Counter = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        rate = self.patients / self.seconds if self.seconds else 0.0
+        out = [
+            f"screened {self.patients} patient(s) in {self.seconds:.1f} s ({rate:.0f}/s); "
+            f"{self.invalid} invalid (reported with their line number and skipped); {self.rows} row(s) written"
+        ]
+        out += [f"  {count:>8}  recommended: {step}" for step, count in self.recommended_steps.most_common()]
+        return out
+
+
+def screen(
+    lines: Iterable[str],
+    out,
+    fmt: str = "csv",
+    workers: int = 1,
+    batch_size: int = 10,
+    today: dt.date | None = None,
+    progress: bool = True,
+    total: int | None = None,
+) -> Summary:
+    from tqdm import tqdm
+
+    summary = Summary()
+    started = time.perf_counter()
+    writer = None
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+    bar = tqdm(total=total, unit="patient", disable=not progress, file=sys.stderr, smoothing=0.1)
+    work = ((batch, today) for batch in batches(lines, batch_size))
+    if workers > 1:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+        results = pool.map(_run, work)
+    else:
+        _init_worker()
+        pool, results = None, map(_run, work)
+    try:
+        for result in results:
+            for line, answer in result.answers:
+                summary.patients += 1
+                if "invalid" in answer:
+                    summary.invalid += 1
+                else:
+                    summary.recommended_steps.update(
+                        {o["step"]["label"] for o in answer["options"] if o["status"] == "recommended"}
+                    )
+                if writer is not None:
+                    for row in csv_rows(line, answer):
+                        writer.writerow(row)
+                        summary.rows += 1
+                else:
+                    out.write(json.dumps({"line": line, **answer}, ensure_ascii=False) + "\n")
+                    summary.rows += 1
+            bar.update(len(result.answers))
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown()
+    summary.seconds = time.perf_counter() - started
+    return summary
