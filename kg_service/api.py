@@ -267,7 +267,7 @@ async def recommendations(request: Request) -> JSONResponse:
         return read
     body, media = read
     try:
-        answer = get_reasoner().recommend(body, media)
+        answer = await run_in_threadpool(get_reasoner().recommend, body, media)
     except BadRequest as exc:
         return error(400, "bad_request", str(exc))
     except InvalidPatient as exc:
@@ -292,7 +292,7 @@ async def validate(request: Request) -> JSONResponse:
         return read
     body, media = read
     try:
-        verdict = get_reasoner().validate(body, media)
+        verdict = await run_in_threadpool(get_reasoner().validate, body, media)
     except BadRequest as exc:
         return error(400, "bad_request", str(exc))
     if not verdict["valid"]:
