@@ -72,10 +72,14 @@ def bench_one_patient(reasoner: Reasoner, patients: list[dict]) -> None:
     for patient in patients[:10]:
         slow += timed(lambda p=patient: baseline.recommend(p, today=TODAY), 1)
     med_fast, med_slow = statistics.median(fast), statistics.median(slow)
-    print(f"one patient end to end (Oxigraph + compiled shapes): median {med_fast:.1f} ms, "
-          f"p99 {percentile(fast, 0.99):.1f} ms over {len(fast)} runs")
-    print(f"  baseline (rdflib + pySHACL, same queries and shapes): median {med_slow:.0f} ms, "
-          f"p99 {percentile(slow, 0.99):.0f} ms over {len(slow)} runs")
+    print(
+        f"one patient end to end (Oxigraph + compiled shapes): median {med_fast:.1f} ms, "
+        f"p99 {percentile(fast, 0.99):.1f} ms over {len(fast)} runs"
+    )
+    print(
+        f"  baseline (rdflib + pySHACL, same queries and shapes): median {med_slow:.0f} ms, "
+        f"p99 {percentile(slow, 0.99):.0f} ms over {len(slow)} runs"
+    )
     print(f"  ratio: {med_slow / med_fast:.1f}x faster")
 
 
@@ -94,10 +98,14 @@ def bench_screening(graph, sizes: list[int], workers: int) -> None:
             floor_reasoner.parse(line, "application/json", TODAY)
         floor = time.perf_counter() - floor_started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"screening {size} patients on {workers} process(es): {seconds:.1f} s, {size / seconds:.0f} patients/s, "
-              f"{rows} rows, {summary.invalid} invalid, peak memory {peak:.0f} MB (main process)")
-        print(f"  floor (JSON parsing and RDF mapping only, one process): {size / floor:.0f} patients/s; "
-              f"screening runs at {floor / seconds * 100:.0f}% of it")
+        print(
+            f"screening {size} patients on {workers} process(es): {seconds:.1f} s, {size / seconds:.0f} patients/s, "
+            f"{rows} rows, {summary.invalid} invalid, peak memory {peak:.0f} MB (main process)"
+        )
+        print(
+            f"  floor (JSON parsing and RDF mapping only, one process): {size / floor:.0f} patients/s; "
+            f"screening runs at {floor / seconds * 100:.0f}% of it"
+        )
 
 
 def bench_api(patient: dict, requests: int, seconds_cap: float) -> None:
@@ -106,8 +114,21 @@ def bench_api(patient: dict, requests: int, seconds_cap: float) -> None:
     from tests.live_server import free_port
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "kg_service.api:app", "--host", "127.0.0.1",
-                               "--port", str(port), "--log-level", "warning"], cwd=ROOT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "kg_service.api:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -130,8 +151,9 @@ def bench_api(patient: dict, requests: int, seconds_cap: float) -> None:
                     if time.monotonic() > stop_at:
                         return
                     started = time.perf_counter()
-                    response = client.post(f"{url}/v1/recommendations", content=body,
-                                           headers={"content-type": "application/json"})
+                    response = client.post(
+                        f"{url}/v1/recommendations", content=body, headers={"content-type": "application/json"}
+                    )
                     response.raise_for_status()
                     with lock:
                         latencies.append((time.perf_counter() - started) * 1000)
@@ -143,9 +165,11 @@ def bench_api(patient: dict, requests: int, seconds_cap: float) -> None:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
-        print(f"API under load (4 clients, 1 server process, POST /v1/recommendations): {len(latencies)} requests in "
-              f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f} req/s; median {statistics.median(latencies):.0f} ms, "
-              f"p99 {percentile(latencies, 0.99):.0f} ms")
+        print(
+            f"API under load (4 clients, 1 server process, POST /v1/recommendations): {len(latencies)} requests in "
+            f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f} req/s; median {statistics.median(latencies):.0f} ms, "
+            f"p99 {percentile(latencies, 0.99):.0f} ms"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

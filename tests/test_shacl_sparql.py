@@ -24,19 +24,23 @@ def both_engines(reasoner, document):
     return sorted(set(compiled), key=key), sorted(set(reference), key=key)
 
 
-@pytest.mark.parametrize("case,document,field,words", CASES + [("valid", VALID, None, None)],
-                         ids=[c[0] for c in CASES] + ["valid"])
+@pytest.mark.parametrize(
+    "case,document,field,words", CASES + [("valid", VALID, None, None)], ids=[c[0] for c in CASES] + ["valid"]
+)
 def test_same_violations_as_pyshacl(reasoner, case, document, field, words):
     compiled, reference = both_engines(reasoner, document)
     assert compiled == reference
 
 
 def test_unknown_shape_features_are_refused():
-    shapes = Graph().parse(data="""
+    shapes = Graph().parse(
+        data="""
         @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <https://example.org/> .
         ex:S a sh:NodeShape ; sh:targetClass ex:C ;
             sh:property [ sh:path ex:p ; sh:qualifiedValueShape [ sh:class ex:D ] ; sh:qualifiedMinCount 1 ] .
-    """, format="turtle")
+    """,
+        format="turtle",
+    )
     with pytest.raises(UnsupportedShape):
         compile_shapes(shapes)
 
