@@ -7,10 +7,12 @@ Errors share one JSON shape: {"error": code, "message": text, "violations": [{"f
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from contextlib import asynccontextmanager
 from functools import lru_cache
+from pathlib import Path
 
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -31,36 +33,8 @@ log = logging.getLogger("kg_service.api")
 MAX_BODY_BYTES = 1_000_000
 ACCEPTED_TYPES = sorted(JSON_TYPES | set(RDF_TYPES))
 
-EXAMPLE_PATIENT = {
-    "id": "pt-0001",
-    "sex": "female",
-    "menopausal_status": "postmenopausal",
-    "stage": "metastatic",
-    "metastatic_diagnosis_date": "2025-02-10",
-    "er": "positive",
-    "pr": "negative",
-    "her2": {"ihc": "1+", "ish": "not_done"},
-    "biomarkers": [
-        {
-            "gene": "ESR1",
-            "result": "detected",
-            "variant": "p.Y537S",
-            "origin": "somatic",
-            "specimen": "plasma",
-            "date": "2026-05-10",
-        },
-    ],
-    "therapies": [
-        {
-            "setting": "metastatic",
-            "line": 1,
-            "drugs": ["letrozole", "ribociclib"],
-            "start_date": "2025-03-01",
-            "end_date": "2026-05-01",
-            "outcome": "progression",
-        },
-    ],
-}
+EXAMPLES = json.loads((Path(__file__).parent / "openapi_examples.json").read_text(encoding="utf-8"))
+EXAMPLE_PATIENT = EXAMPLES["patient"]
 DATE = {"type": "string", "format": "date"}
 PATIENT_SCHEMA = {
     "type": "object",
@@ -141,6 +115,8 @@ ERROR_SCHEMA = {
         },
     },
 }
+EXAMPLE_ANSWER = EXAMPLES["answer"]
+EXAMPLE_INVALID = EXAMPLES["invalid"]
 ERROR_RESPONSES = {
     code: {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
     for code, text in (
@@ -258,7 +234,17 @@ async def _read_body(request: Request, accept_any: bool = False) -> tuple[bytes,
 @app.post(
     "/v1/recommendations",
     openapi_extra=PATIENT_BODY,
-    responses={200: {"description": "Every option of the pathway with its status"}, **ERROR_RESPONSES},
+    responses={
+        200: {
+            "description": "Every option of the pathway with its status",
+            "content": {"application/json": {"example": EXAMPLE_ANSWER}},
+        },
+        **ERROR_RESPONSES,
+        422: {
+            "description": "The patient is invalid or outside the pathway; every violation is listed",
+            "content": {"application/json": {"schema": ERROR_SCHEMA, "example": EXAMPLE_INVALID}},
+        },
+    },
 )
 async def recommendations(request: Request) -> JSONResponse:
     """Every (step, regimen) option of the pathway for one patient, with status, reasons, missing data and evidence."""
@@ -283,7 +269,21 @@ async def recommendations(request: Request) -> JSONResponse:
 @app.post(
     "/v1/validate",
     openapi_extra=PATIENT_BODY,
-    responses={200: {"description": "The patient is valid"}, **ERROR_RESPONSES},
+    responses={
+        200: {
+            "description": "The patient is valid",
+            "content": {
+                "application/json": {
+                    "example": {"valid": True, "patient_id": "pt-0001", "violations": [], "warnings": []}
+                }
+            },
+        },
+        **ERROR_RESPONSES,
+        422: {
+            "description": "Every violation, by field",
+            "content": {"application/json": {"schema": ERROR_SCHEMA, "example": EXAMPLE_INVALID}},
+        },
+    },
 )
 async def validate(request: Request) -> JSONResponse:
     """Validate a patient document against the patient shapes without deriving anything."""
@@ -302,7 +302,15 @@ async def validate(request: Request) -> JSONResponse:
     return JSONResponse(verdict)
 
 
-@app.get("/health")
+@app.get(
+    "/health",
+    responses={
+        200: {
+            "description": "Alive",
+            "content": {"application/json": {"example": {"status": "ok", "knowledge_graph_version": "2026-11-25"}}},
+        }
+    },
+)
 async def health() -> dict:
     """Liveness, with the knowledge graph's version."""
     reasoner = get_reasoner()
@@ -317,62 +325,7 @@ def _version_headers() -> dict[str, str]:
     return {"X-Knowledge-Graph-Version": version, "ETag": f'"{version}"'}
 
 
-CATALOG_EXAMPLES = {
-    "steps": [
-        {
-            "id": "https://w3id.org/mbc-kg/id/step/oral-serd",
-            "label": "Elacestrant / Imlunestrant",
-            "kind": "treatment",
-            "note": "Elacestrant is supported by phase III EMERALD ...",
-            "document_order": 5,
-            "children": [
-                {
-                    "id": "https://w3id.org/mbc-kg/id/step/trastuzumab-deruxtecan",
-                    "label": "T-DXd (HER2 IHC ultra-low/low)",
-                    "position": 1,
-                }
-            ],
-        }
-    ],
-    "regimens": [
-        {
-            "id": "https://w3id.org/mbc-kg/id/regimen/elacestrant",
-            "label": "Elacestrant",
-            "drugs": ["elacestrant"],
-            "steps": [{"id": "https://w3id.org/mbc-kg/id/step/oral-serd", "label": "Elacestrant / Imlunestrant"}],
-            "evidence": [{"type": "trial", "label": "EMERALD", "nct": "NCT03778931"}],
-        }
-    ],
-    "drugs": [
-        {
-            "id": "https://w3id.org/mbc-kg/id/drug/letrozole",
-            "name": "letrozole",
-            "drug_class": "https://w3id.org/mbc-kg/ontology#NonsteroidalAromataseInhibitor",
-            "brand_names": ["Femara"],
-            "identifiers": [{"relation": "exact", "iri": "http://purl.obolibrary.org/obo/NCIT_C1527"}],
-        }
-    ],
-    "trials": [
-        {
-            "id": "https://w3id.org/mbc-kg/id/trial/EMERALD",
-            "label": "EMERALD",
-            "nct": "NCT03778931",
-            "phase": "3",
-            "url": "https://clinicaltrials.gov/study/NCT03778931",
-            "drugs": ["elacestrant"],
-        }
-    ],
-    "biomarkers": [
-        {
-            "id": "https://w3id.org/mbc-kg/id/biomarker/ESR1_mutation",
-            "label": "ESR1 mutation",
-            "genes": ["ESR1"],
-            "required_origin": None,
-            "test": "ESR1 mutation testing (plasma ctDNA is widely used)",
-            "gene_identifiers": ["https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/3467"],
-        }
-    ],
-}
+CATALOG_EXAMPLES = EXAMPLES["catalog"]
 
 
 def _catalog_route(name: str, summary: str) -> None:
@@ -399,8 +352,14 @@ _catalog_route("biomarkers", "The biomarkers the pathway selects on, with genes 
 RDF_OFFER = list(MEDIA_TYPES)
 
 
+MEDIA_EXAMPLES = EXAMPLES["media"]
+
+
 def _schema_for(media: str) -> dict:
-    return {"schema": {}} if "json" in media else {"schema": {"type": "string"}}
+    content: dict = {"schema": {}} if "json" in media else {"schema": {"type": "string"}}
+    if media in MEDIA_EXAMPLES:
+        content["example"] = MEDIA_EXAMPLES[media]
+    return content
 
 
 RDF_CONTENT = {media: _schema_for(media) for media in RDF_OFFER}
