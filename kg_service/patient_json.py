@@ -62,6 +62,18 @@ def add_months(day: dt.date, months: int) -> dt.date | None:
     return None
 
 
+def add_windows(graph: Graph, patient: URIRef, diagnosis: dt.date, windows: list[tuple[URIRef, int]]) -> None:
+    """Add the start of each look-back window, counted back from the metastatic diagnosis date (SPARQL 1.1
+    has no calendar arithmetic, so the service computes it from the months the graph gives)."""
+    for window, months in windows:
+        start = add_months(diagnosis, -months)
+        if start is not None:
+            node = BNode()
+            graph.add((patient, MBC.computedWindow, node))
+            graph.add((node, MBC.window, window))
+            graph.add((node, MBC.windowStart, Literal(start, datatype=XSD.date)))
+
+
 def _date(value: Any) -> Literal:
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         try:
@@ -124,13 +136,7 @@ class PatientParser:
             literal = _date(diagnosis)
             add((patient, MBC.metastaticDiagnosisDate, literal))
             if literal.datatype == XSD.date:
-                for window, months in self.vocab.windows:
-                    start = add_months(literal.toPython(), -months)
-                    if start is not None:
-                        node = BNode()
-                        add((patient, MBC.computedWindow, node))
-                        add((node, MBC.window, window))
-                        add((node, MBC.windowStart, Literal(start, datatype=XSD.date)))
+                add_windows(graph, patient, literal.toPython(), self.vocab.windows)
 
         her2 = document.get("her2")
         if her2 is not None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from rdflib import RDF, XSD, BNode, Graph, Literal
+from rdflib import RDF, XSD, Graph, Literal
 
 from .errors import BadRequest, Violation
 from .namespaces import MBC
-from .patient_json import add_months
+from .patient_json import add_windows
 from .vocabulary import Vocabulary
 
 DATE_PROPERTIES = (MBC.metastaticDiagnosisDate, MBC.resultDate, MBC.startDate, MBC.endDate)
@@ -67,12 +67,5 @@ def parse_rdf_patient(
             graph.add((node, MBC.inputField, Literal(str(node))))
     diagnosis = graph.value(patient, MBC.metastaticDiagnosisDate)
     if isinstance(diagnosis, Literal) and isinstance(diagnosis.toPython(), dt.date):
-        for window, months in vocab.windows:
-            start = add_months(diagnosis.toPython(), -months)
-            if start is None:
-                continue
-            node = BNode()
-            graph.add((patient, MBC.computedWindow, node))
-            graph.add((node, MBC.window, window))
-            graph.add((node, MBC.windowStart, Literal(start, datatype=XSD.date)))
+        add_windows(graph, patient, diagnosis.toPython(), vocab.windows)
     return graph, str(graph.value(patient, MBC.patientId) or ""), []
