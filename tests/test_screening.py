@@ -53,6 +53,6 @@ def test_batch_answers_equal_single_answers(reasoner, graph):
 def test_synth_and_screen_commands(tmp_path):
     cohort, results = tmp_path / "cohort.ndjson", tmp_path / "results.csv"
     assert cli_main(["synth", "--n", "20", "--seed", "2", "--today", "2026-11-25", "--out", str(cohort)]) == 0
-    assert cli_main(["screen", str(cohort), "--out", str(results), "--no-progress"]) == 0
+    assert cli_main(["screen", str(cohort), "--out", str(results), "--no-progress", "--workers", "2"]) == 0
     rows = list(csv.DictReader(results.open()))
     assert {int(r["line"]) for r in rows} == set(range(1, 21))
