@@ -85,7 +85,7 @@ class CompiledPatientShapes:
 
     def __init__(self, vocab: Vocabulary):
         self.shapes = load_shapes(PATIENT_SHAPES)
-        self.queries = compile_shapes(self.shapes)
+        self.queries = [({c.key: c for c in checks}, query) for checks, query in compile_shapes(self.shapes)]
         self.vocab = vocab
 
     def validate(self, scope: PatientScope) -> dict[URIRef, list[Violation]]:
@@ -95,9 +95,10 @@ class CompiledPatientShapes:
             fields[row["node"]] = str(row["field"])
             owner[row["node"]] = row["patient"] if row["patient"] is not None else row["node"]
         found: dict[URIRef, set[Violation]] = {}
-        for check, query in self.queries:
+        for by_key, query in self.queries:
             for row in scope.select(query, patient_only=True):
                 focus = row["this"]
+                check = by_key[str(row["check"])]
                 violation = _violation(
                     self.shapes,
                     self.vocab,

@@ -128,20 +128,26 @@ class ShapeCompiler:
         value = f"{focus} ?this {path} ?value ."
         if SH.minCount in keys:
             n = int(self.g.value(prop, SH.minCount))
-            self._add(
-                prop,
-                message,
-                f"{focus} {{ SELECT ?this (COUNT(?v) AS ?n) WHERE {{ ?this a {target} . "
-                f"OPTIONAL {{ ?this {path} ?v }} }} GROUP BY ?this }} FILTER(?n < {n})",
-            )
+            if n == 1:  # the common case, without the aggregate (cheaper for Oxigraph to plan)
+                self._add(prop, message, f"{focus} FILTER NOT EXISTS {{ ?this {path} ?v }}")
+            else:
+                self._add(
+                    prop,
+                    message,
+                    f"{focus} {{ SELECT ?this (COUNT(?v) AS ?n) WHERE {{ ?this a {target} . "
+                    f"OPTIONAL {{ ?this {path} ?v }} }} GROUP BY ?this }} FILTER(?n < {n})",
+                )
         if SH.maxCount in keys:
             n = int(self.g.value(prop, SH.maxCount))
-            self._add(
-                prop,
-                message,
-                f"{focus} {{ SELECT ?this (COUNT(?v) AS ?n) WHERE {{ ?this a {target} . "
-                f"?this {path} ?v }} GROUP BY ?this }} FILTER(?n > {n})",
-            )
+            if n == 1:  # two distinct values are one too many
+                self._add(prop, message, f"{focus} ?this {path} ?v1 , ?v2 . FILTER(!sameTerm(?v1, ?v2))")
+            else:
+                self._add(
+                    prop,
+                    message,
+                    f"{focus} {{ SELECT ?this (COUNT(?v) AS ?n) WHERE {{ ?this a {target} . "
+                    f"?this {path} ?v }} GROUP BY ?this }} FILTER(?n > {n})",
+                )
         if SH.datatype in keys:
             datatype = _term(self.g.value(prop, SH.datatype))
             self._add(prop, message, f"{value} FILTER(!isLiteral(?value) || DATATYPE(?value) != {datatype})")
@@ -212,14 +218,21 @@ class ShapeCompiler:
         return "(" + joiner.join(self._conforms(m) for m in members) + ")"
 
 
-def compile_shapes(shapes: Graph) -> list[tuple[Check, str]]:
-    """One SPARQL SELECT per constraint (?this, ?value for each violation), with what it checks.
+def compile_shapes(shapes: Graph, per_query: int = 4) -> list[tuple[list[Check], str]]:
+    """SPARQL SELECTs (?check, ?this, ?value for each violation), each joining `per_query` constraints in a
+    UNION, with the checks they hold.
 
-    Separate queries, not one UNION: on Oxigraph 0.5 the 72 constraints of the patient shapes take ~9 ms as
-    separate queries and ~22 ms as one UNION."""
+    Measured on Oxigraph 0.5 for the 72 constraints of the patient shapes, on one patient: 72 separate queries
+    5.0 ms, 4 per query 3.4 ms, one UNION of all 22 ms (its planning grows faster than linearly)."""
     compiler = ShapeCompiler(shapes)
     branches = compiler.compile()
-    return [
-        (check, f"SELECT ?check ?this ?value WHERE {branch}")
-        for check, branch in zip(compiler.checks, branches, strict=True)
-    ]
+    out = []
+    for start in range(0, len(branches), per_query):
+        group = branches[start : start + per_query]
+        out.append(
+            (
+                compiler.checks[start : start + per_query],
+                f"SELECT ?check ?this ?value WHERE {{ {' UNION '.join(group)} }}",
+            )
+        )
+    return out
