@@ -160,7 +160,7 @@ def screen(
     out,
     fmt: str = "csv",
     workers: int = 1,
-    batch_size: int = 10,
+    batch_size: int = 5,
     today: dt.date | None = None,
     progress: bool = True,
     total: int | None = None,

@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 
+@lru_cache(maxsize=65_536)
 def to_ox(term):
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
