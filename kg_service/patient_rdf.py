@@ -1,7 +1,8 @@
 """A patient sent directly as RDF (Turtle, JSON-LD, N-Triples) in the project's vocabulary.
 
 JSON-LD is parsed with no remote context: a document whose @context points to a URL is refused, so the
-service never fetches anything from outside.
+service never fetches anything from outside. Relative IRIs resolve against a fixed base (never the server's
+working directory), and an IRI that is not a valid RFC 3987 IRI is refused with a 400 naming it.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from rdflib import RDF, XSD, Graph, Literal
+import pyoxigraph as ox
+from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from .errors import BadRequest, Violation
 from .namespaces import MBC
 from .patient_json import add_windows
 from .vocabulary import Vocabulary
 
+BASE = "https://w3id.org/mbc-kg/input/"  # hierarchical, as the Turtle parser requires
 DATE_PROPERTIES = (MBC.metastaticDiagnosisDate, MBC.resultDate, MBC.startDate, MBC.endDate)
 
 
@@ -33,6 +36,17 @@ def _has_remote_context(node) -> bool:
     return False
 
 
+def _refuse_invalid_iris(graph: Graph) -> None:
+    """rdflib keeps IRIs it cannot serialise (a control character, a quote); the stores refuse them later."""
+    for triple in graph:
+        for term in triple:
+            if isinstance(term, URIRef):
+                try:
+                    ox.NamedNode(str(term))
+                except ValueError as exc:
+                    raise BadRequest(f"the body contains an invalid IRI {str(term)!r}: {exc}") from exc
+
+
 def parse_rdf_patient(
     text: str, rdf_format: str, vocab: Vocabulary, today: dt.date | None = None
 ) -> tuple[Graph, str, list[Violation]]:
@@ -46,9 +60,10 @@ def parse_rdf_patient(
             raise BadRequest("JSON-LD with a remote @context is refused: embed the context in the document")
     graph = Graph()
     try:
-        graph.parse(data=text, format=rdf_format)
+        graph.parse(data=text, format=rdf_format, publicID=BASE)
     except Exception as exc:  # rdflib raises many parser-specific types
         raise BadRequest(f"the body is not valid {rdf_format}: {exc}") from exc
+    _refuse_invalid_iris(graph)
     patients = list(graph.subjects(RDF.type, MBC.Patient))
     if len(patients) != 1:
         return (

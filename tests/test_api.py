@@ -57,12 +57,25 @@ def test_validate_endpoint(client):
         (b"\xff\xfe\x00", "application/json"),
         (b"<not> turtle at all", "text/turtle"),
         (b'{"@context": "https://example.org/context.jsonld", "@id": "x"}', "application/ld+json"),
+        (b'[{":\\u001f": false}]', "application/ld+json"),  # schemathesis: an IRI with a control character
+        (b'[{":\\"": false}]', "application/ld+json"),
     ],
 )
-def test_not_a_patient_document_is_400(client, body, content_type):
-    response = client.post("/v1/recommendations", content=body, headers={"content-type": content_type})
+@pytest.mark.parametrize("path", ["/v1/recommendations", "/v1/validate"])
+def test_not_a_patient_document_is_400(client, body, content_type, path):
+    response = client.post(path, content=body, headers={"content-type": content_type})
     assert response.status_code == 400
     assert set(response.json()) >= {"error", "message"}
+
+
+@pytest.mark.parametrize(
+    "body,content_type", [('[{"@id": "x", "@type": "y"}]', "application/ld+json"), ("<x> a <y> .", "text/turtle")]
+)
+def test_relative_iris_do_not_resolve_against_the_server_directory(reasoner, body, content_type):
+    prepared, _ = reasoner.parse(body, content_type)
+    iris = {str(term) for triple in prepared.graph for term in triple}
+    assert "https://w3id.org/mbc-kg/input/x" in iris
+    assert not any(iri.startswith("file:") for iri in iris)
 
 
 @pytest.mark.parametrize(
