@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pyoxigraph as ox
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
 from .errors import BadRequest, Violation
 from .namespaces import MBC
 from .patient_json import add_windows
+from .store import to_ox
 from .vocabulary import Vocabulary
 
 BASE = "https://w3id.org/mbc-kg/input/"  # hierarchical, as the Turtle parser requires
@@ -42,7 +42,7 @@ def _refuse_invalid_iris(graph: Graph) -> None:
         for term in triple:
             if isinstance(term, URIRef):
                 try:
-                    ox.NamedNode(str(term))
+                    to_ox(term)  # Oxigraph's RFC 3987 check; the conversion is cached for loading the patient
                 except ValueError as exc:
                     raise BadRequest(f"the body contains an invalid IRI {str(term)!r}: {exc}") from exc
 

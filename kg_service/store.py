@@ -1,12 +1,11 @@
 """The SPARQL store the derivation runs on: Oxigraph, embedded (pyoxigraph).
 
-The knowledge graph sits in the default graph; each patient's triples go into a named graph of their own,
-queried together with the default graph, so a request costs the same however many patients are loaded.
-
-Patients are never written into the store that answers catalog queries. They go into scratch stores (copies
-of the knowledge graph, one per concurrent request), and a scratch store is replaced by a fresh copy once it
-has held `recycle_after` patient triples: Oxigraph's in-memory store keeps removed quads in its indexes (as
-history for snapshots), so a store that had served 400 patients answered each new one 4x slower.
+The knowledge graph sits in the default graph of a store that is never written after loading (catalog
+queries, /sparql). A request's patient (or a screening batch) goes into the patient graph of a scratch
+store, a copy of the knowledge graph taken from a pool (one per concurrent request), and is queried together
+with the default graph. A scratch store is replaced by a fresh copy once it has held `recycle_after` patient
+and derived triples: Oxigraph's in-memory store keeps removed quads in its indexes (history for snapshots),
+and a store that had taken and removed 400 patients answered each new one 3.6x slower (41 -> 148 ms).
 """
 
 from __future__ import annotations
