@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from rdflib import Graph
 
 from . import query_catalog
+from .parallel import map_queries
 from .remote_store import RemoteStore
 from .store import OxigraphStore, PatientScope
 
@@ -28,13 +29,22 @@ class EligibilityPipeline:
 
     FOLDER = "eligibility"
 
-    def __init__(self, store: OxigraphStore | RemoteStore):
+    def __init__(self, store: OxigraphStore | RemoteStore, threads: int = 1):
+        """threads: how many SELECT steps in a row may run at once (see parallel.py)."""
         self.store = store
+        self.threads = threads
         self.steps: list[tuple[str, str, bool]] = []
         for name in query_catalog.names(self.FOLDER):
             text = query_catalog.load(name)
             is_construct = "\nCONSTRUCT" in text or text.lstrip().startswith("CONSTRUCT")
             self.steps.append((name.split("/")[-1], text, is_construct))
+        # The steps in order, consecutive SELECTs grouped: a group reads one state of the graph.
+        self.stages: list[list[tuple[str, str, bool]]] = []
+        for step in self.steps:
+            if self.stages and not step[2] and not self.stages[-1][-1][2]:
+                self.stages[-1].append(step)
+            else:
+                self.stages.append([step])
 
     def run(self, patient: Graph) -> Derivation:
         with self.store.patient_graph(patient) as scope:
@@ -43,9 +53,11 @@ class EligibilityPipeline:
     def run_in(self, scope: PatientScope) -> Derivation:
         """Run the pipeline over the patient(s) already loaded in `scope`."""
         result = Derivation()
-        for short_name, text, is_construct in self.steps:
-            if is_construct:
-                result.derived_triples += scope.construct_into_patient(text)
-            else:
-                result.rows[short_name] = scope.select(text)
+        for stage in self.stages:
+            if stage[0][2]:  # a CONSTRUCT: its triples are read by the steps after it
+                result.derived_triples += scope.construct_into_patient(stage[0][1])
+                continue
+            rows = map_queries(scope.select, [text for _, text, _ in stage], self.threads)
+            for (short_name, _, _), found in zip(stage, rows, strict=True):
+                result.rows[short_name] = found
         return result

@@ -104,7 +104,7 @@ class PatientParser:
 
     def parse(self, document: Any, today: dt.date | None = None) -> ParsedPatient:
         today = today or dt.datetime.now(dt.UTC).date()
-        graph = Graph()
+        graph = Graph(store="SimpleMemory", bind_namespaces="none")  # no context indexes: adds cost a quarter
         graph.bind("mbc", MBC)
         patient = URIRef(f"{PATIENT}{uuid.uuid4()}")
         parsed = ParsedPatient(graph=graph, patient=patient, patient_id="")

@@ -10,6 +10,7 @@ from rdflib import Graph, Literal, URIRef
 
 from .errors import Violation
 from .namespaces import MBC
+from .parallel import map_queries
 from .shacl import SH, load_shapes, validation_results
 from .shacl_sparql import compile_shapes
 from .store import PatientScope
@@ -48,9 +49,18 @@ def _sorted(found: set[Violation]) -> list[Violation]:
     return sorted(found, key=lambda v: (v.field, v.message))
 
 
+def _copy(graph: Graph) -> Graph:
+    copy = Graph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
+
+
 def validate_patient(graph: Graph, vocab: Vocabulary) -> list[Violation]:
     """pySHACL, the reference engine: every violation at once, sorted by field; empty means conforming."""
     shapes = load_shapes(PATIENT_SHAPES)
+    if not graph.store.context_aware:  # pySHACL needs a context-aware store; parsed patients use SimpleMemory
+        graph = _copy(graph)
     conforms, report = validation_results(graph, shapes)
     if conforms:
         return []
@@ -88,15 +98,18 @@ class CompiledPatientShapes:
         self.queries = [({c.key: c for c in checks}, query) for checks, query in compile_shapes(self.shapes)]
         self.vocab = vocab
 
-    def validate(self, scope: PatientScope) -> dict[URIRef, list[Violation]]:
-        """Violations per patient IRI (patients without violations are absent)."""
+    def validate(self, scope: PatientScope, threads: int = 1) -> dict[URIRef, list[Violation]]:
+        """Violations per patient IRI (patients without violations are absent); the queries only read, so
+        they may run on `threads` threads."""
+        texts = [self.FIELDS] + [query for _, query in self.queries]
+        field_rows, *results = map_queries(lambda text: scope.select(text, patient_only=True), texts, threads)
         fields, owner = {}, {}
-        for row in scope.select(self.FIELDS, patient_only=True):
+        for row in field_rows:
             fields[row["node"]] = str(row["field"])
             owner[row["node"]] = row["patient"] if row["patient"] is not None else row["node"]
         found: dict[URIRef, set[Violation]] = {}
-        for by_key, query in self.queries:
-            for row in scope.select(query, patient_only=True):
+        for (by_key, _), rows in zip(self.queries, results, strict=True):
+            for row in rows:
                 focus = row["this"]
                 check = by_key[str(row["check"])]
                 violation = _violation(

@@ -3,7 +3,7 @@ the baseline the benchmarks compare Oxigraph with, and a second engine the tests
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from rdflib import Graph
@@ -15,7 +15,7 @@ class RdflibStore:
         self.graph = graph
 
     @contextmanager
-    def patient_graph(self, triples: Graph) -> Iterator[RdflibScope]:
+    def patient_graph(self, triples: Iterable[tuple]) -> Iterator[RdflibScope]:
         patient = Graph()
         for triple in triples:
             patient.add(triple)

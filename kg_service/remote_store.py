@@ -10,7 +10,7 @@ updates to /update, whole graphs to /store, as Oxigraph server lays them out).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
@@ -73,8 +73,14 @@ class RemoteStore:
         return int(rows.json()["results"]["bindings"][0]["n"]["value"])
 
     @contextmanager
-    def patient_graph(self, triples: Graph) -> Iterator[RemoteScope]:
+    def patient_graph(self, triples: Iterable[tuple]) -> Iterator[RemoteScope]:
+        """triples: an rdflib Graph, or any iterable of rdflib triples."""
         name = f"urn:uuid:{uuid.uuid4()}"
+        if not isinstance(triples, Graph):
+            graph = Graph(store="SimpleMemory", bind_namespaces="none")
+            for triple in triples:
+                graph.add(triple)
+            triples = graph
         data = triples.serialize(format="nt", encoding="utf-8").decode("utf-8")
         self.update(f"INSERT DATA {{ GRAPH <{name}> {{ {data} }} }}")
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import sys
 import time
@@ -31,7 +32,7 @@ class BatchResult:
 
 def screen_batch(reasoner, items: list[tuple[int, str]], today: dt.date | None = None) -> BatchResult:
     result = BatchResult()
-    combined = Graph()
+    combined: list = []  # the batch's triples; a list, since adding to an rdflib Graph cost 10-40 us a triple
     parsed: dict = {}
     for line, text in items:
         if not text.strip():
@@ -43,11 +44,10 @@ def screen_batch(reasoner, items: list[tuple[int, str]], today: dt.date | None =
             result.answers.append((line, {"invalid": [Violation("(line)", str(exc)).as_dict()]}))
             continue
         parsed[line] = (prepared, violations, _patient_iri(prepared.graph))
-        for triple in prepared.graph:
-            combined.add(triple)
+        combined.extend(prepared.graph)
     if parsed:
         with reasoner.backend.patient_graph(combined) as scope:
-            shape_violations = reasoner.compiled_shapes.validate(scope)
+            shape_violations = reasoner.compiled_shapes.validate(scope, reasoner.threads)
             derivation = reasoner.pipeline.run_in(scope)
         by_patient: dict = {}
         for name, rows in derivation.rows.items():
@@ -65,6 +65,40 @@ def screen_batch(reasoner, items: list[tuple[int, str]], today: dt.date | None =
             result.answers.append((line, answer))
     result.answers.sort(key=lambda pair: pair[0])
     return result
+
+
+@dataclass
+class RenderedBatch:
+    """A batch's output, rendered where it was computed (a worker), so the main process only writes text."""
+
+    text: str = ""
+    patients: int = 0
+    invalid: int = 0
+    rows: int = 0
+    recommended_steps: Counter = field(default_factory=Counter)
+
+
+def render_batch(result: BatchResult, fmt: str) -> RenderedBatch:
+    rendered = RenderedBatch()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore") if fmt == "csv" else None
+    for line, answer in result.answers:
+        rendered.patients += 1
+        if "invalid" in answer:
+            rendered.invalid += 1
+        else:
+            rendered.recommended_steps.update(
+                {o["step"]["label"] for o in answer["options"] if o["status"] == "recommended"}
+            )
+        if writer is not None:
+            for row in csv_rows(line, answer):
+                writer.writerow(row)
+                rendered.rows += 1
+        else:
+            buffer.write(json.dumps({"line": line, **answer}, ensure_ascii=False) + "\n")
+            rendered.rows += 1
+    rendered.text = buffer.getvalue()
+    return rendered
 
 
 def _patient_iri(graph: Graph):
@@ -100,19 +134,20 @@ def csv_rows(line: int, answer: dict) -> Iterator[dict]:
 _WORKER = None
 
 
-def _init_worker() -> None:
+def _init_worker(threads: int | None) -> None:
+    """threads: 1 in a pool of worker processes (the processes share the cores), else the default."""
     global _WORKER
     from .service import Reasoner
 
-    _WORKER = Reasoner()
+    _WORKER = Reasoner(threads=threads)
 
 
-def _run(args: tuple[list[tuple[int, str]], dt.date | None]) -> BatchResult:
-    items, today = args
-    return screen_batch(_WORKER, items, today)
+def _run(args: tuple[list[tuple[int, str]], dt.date | None, str]) -> RenderedBatch:
+    items, today, fmt = args
+    return render_batch(screen_batch(_WORKER, items, today), fmt)
 
 
-def _bounded_map(pool: ProcessPoolExecutor, work: Iterator, window: int) -> Iterator[BatchResult]:
+def _bounded_map(pool: ProcessPoolExecutor, work: Iterator, window: int) -> Iterator[RenderedBatch]:
     """Like pool.map, in order, but with at most `window` batches in flight: Executor.map submits every batch
     at once, which held a 100,000-patient cohort in memory (3.2 GB resident)."""
     from collections import deque
@@ -169,36 +204,24 @@ def screen(
 
     summary = Summary()
     started = time.perf_counter()
-    writer = None
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        writer.writeheader()
+        csv.DictWriter(out, fieldnames=CSV_FIELDS).writeheader()
     bar = tqdm(total=total, unit="patient", disable=not progress, file=sys.stderr, smoothing=0.1)
-    work = ((batch, today) for batch in batches(lines, batch_size))
+    work = ((batch, today, fmt) for batch in batches(lines, batch_size))
     if workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(1,))
         results = _bounded_map(pool, work, window=4 * workers)
     else:
-        _init_worker()
+        _init_worker(None)
         pool, results = None, map(_run, work)
     try:
-        for result in results:
-            for line, answer in result.answers:
-                summary.patients += 1
-                if "invalid" in answer:
-                    summary.invalid += 1
-                else:
-                    summary.recommended_steps.update(
-                        {o["step"]["label"] for o in answer["options"] if o["status"] == "recommended"}
-                    )
-                if writer is not None:
-                    for row in csv_rows(line, answer):
-                        writer.writerow(row)
-                        summary.rows += 1
-                else:
-                    out.write(json.dumps({"line": line, **answer}, ensure_ascii=False) + "\n")
-                    summary.rows += 1
-            bar.update(len(result.answers))
+        for rendered in results:
+            out.write(rendered.text)
+            summary.patients += rendered.patients
+            summary.invalid += rendered.invalid
+            summary.rows += rendered.rows
+            summary.recommended_steps.update(rendered.recommended_steps)
+            bar.update(rendered.patients)
     finally:
         bar.close()
         if pool is not None:

@@ -17,6 +17,7 @@ from .catalog_data import GraphCatalog, read_catalog
 from .eligibility import EligibilityPipeline
 from .errors import BadRequest, InvalidPatient, Violation
 from .graph_loader import load_graph
+from .parallel import default_threads
 from .patient_json import PatientParser
 from .patient_rdf import parse_rdf_patient
 from .patient_validation import CompiledPatientShapes, validate_patient
@@ -45,10 +46,13 @@ class Reasoner:
         extra_files: list[Path] | None = None,
         validator: str | None = None,
         sparql_endpoint: str | None = None,
+        threads: int | None = None,
     ):
         """validator: "sparql" (the patient shapes compiled to SPARQL, the default) or "pyshacl" (the reference).
         sparql_endpoint: an external SPARQL server holding the graph (default: $MBC_KG_SPARQL_ENDPOINT; unset:
-        the embedded Oxigraph store)."""
+        the embedded Oxigraph store).
+        threads: how many independent queries of one request may run at once (default: $MBC_KG_QUERY_THREADS,
+        else the cores available, at most 4); 1 where processes already share the cores (screening)."""
         started = time.perf_counter()
         self.validator = validator or os.environ.get("MBC_KG_VALIDATOR", "sparql")
         if self.validator not in ("sparql", "pyshacl"):
@@ -60,7 +64,8 @@ class Reasoner:
         self.store = OxigraphStore(self.graph)  # embedded: catalog queries, and the derivation by default
         endpoint = sparql_endpoint if sparql_endpoint is not None else os.environ.get("MBC_KG_SPARQL_ENDPOINT")
         self.backend = RemoteStore(endpoint) if endpoint else self.store
-        self.pipeline = EligibilityPipeline(self.backend)
+        self.threads = threads if threads is not None else default_threads()
+        self.pipeline = EligibilityPipeline(self.backend, threads=self.threads)
         load_shapes("patient-shapes.ttl")
         self.compiled_shapes = CompiledPatientShapes(self.vocabulary)
         self.startup_seconds = time.perf_counter() - started
@@ -90,7 +95,7 @@ class Reasoner:
         if self.validator == "pyshacl":
             found = validate_patient(prepared.graph, self.vocabulary)
         else:
-            found = [v for items in self.compiled_shapes.validate(scope).values() for v in items]
+            found = [v for items in self.compiled_shapes.validate(scope, self.threads).values() for v in items]
         return sorted(set(parse_violations + found), key=lambda v: (v.field, v.message))
 
     def recommend(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:

@@ -37,6 +37,8 @@ def to_ox(term):
 
 @lru_cache(maxsize=65_536)
 def _from_ox(term):
+    if term is None:  # an unbound variable
+        return None
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -91,8 +93,9 @@ class OxigraphStore:
         return scratch
 
     @contextmanager
-    def patient_graph(self, triples: Graph) -> Iterator[PatientScope]:
-        """Load a patient's (or a batch's) triples into a scratch store's patient graph; remove them afterwards."""
+    def patient_graph(self, triples: Graph | list[tuple]) -> Iterator[PatientScope]:
+        """Load a patient's (or a batch's) rdflib triples (a Graph or a list) into a scratch store's patient
+        graph; remove them afterwards."""
         scratch = self._take()
         name = _Scratch.GRAPH
         scope = PatientScope(scratch.store, name)
@@ -124,4 +127,4 @@ class PatientScope:
         """Rows of a SELECT over the knowledge graph and the patient's graph (or the patient's graph alone)."""
         result = self.store.query(query, default_graph=[self.name] if patient_only else self.default_graph)
         names = [v.value for v in result.variables]
-        return [{n: from_ox(row[n]) for n in names} for row in result]
+        return [dict(zip(names, map(_from_ox, row), strict=True)) for row in result]  # a row iterates its values

@@ -1,0 +1,82 @@
+"""Independent queries of one request run side by side on threads: the same answers, in the same order,
+whatever the number of threads."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from kg_service.parallel import default_threads, map_queries
+from kg_service.service import Reasoner
+
+from .conftest import ROOT, TODAY
+
+VIGNETTES = sorted((ROOT / "tests" / "vignettes").glob("*.json"))
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 7])
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 18])
+def test_results_keep_the_order_of_the_items(threads, count):
+    assert map_queries(lambda n: n * n, range(count), threads) == [n * n for n in range(count)]
+
+
+def test_items_are_shared_between_threads():
+    seen: set[str] = set()
+
+    def record(n: int) -> int:
+        seen.add(threading.current_thread().name)
+        return n
+
+    map_queries(record, range(10), 2)
+    assert len(seen) == 2
+
+
+def test_an_error_in_a_query_reaches_the_caller():
+    def fail_on_three(n: int) -> int:
+        if n == 3:
+            raise ValueError("query 3 failed")
+        return n
+
+    with pytest.raises(ValueError, match="query 3 failed"):
+        map_queries(fail_on_three, range(6), 2)
+
+
+@pytest.mark.parametrize("setting", ["0", "-2", "two"])
+def test_a_bad_thread_setting_is_refused_by_name(monkeypatch, setting):
+    monkeypatch.setenv("MBC_KG_QUERY_THREADS", setting)
+    with pytest.raises(ValueError, match="MBC_KG_QUERY_THREADS"):
+        default_threads()
+
+
+def test_the_thread_setting_is_read(monkeypatch):
+    monkeypatch.setenv("MBC_KG_QUERY_THREADS", "3")
+    assert default_threads() == 3
+
+
+def test_answers_and_verdicts_do_not_depend_on_threads(graph):
+    serial = Reasoner(graph=graph, sparql_endpoint="", threads=1)
+    threaded = Reasoner(graph=graph, sparql_endpoint="", threads=3)
+    assert threaded.pipeline.threads == 3
+    for path in VIGNETTES:
+        patient = json.loads(path.read_text(encoding="utf-8"))["patient"]
+        assert threaded.validate(patient, today=TODAY) == serial.validate(patient, today=TODAY), path.name
+        if serial.validate(patient, today=TODAY)["valid"]:
+            assert threaded.recommend(patient, today=TODAY) == serial.recommend(patient, today=TODAY), path.name
+
+
+def test_violations_do_not_depend_on_threads(graph):
+    serial = Reasoner(graph=graph, sparql_endpoint="", threads=1)
+    threaded = Reasoner(graph=graph, sparql_endpoint="", threads=2)
+    patient = json.loads(VIGNETTES[0].read_text(encoding="utf-8"))["patient"]
+    broken = {
+        **patient,
+        "sex": "unknown-value",
+        "her2": {"ihc": "4+"},
+        "biomarkers": [{"gene": "ESR1", "result": "maybe"}],
+        "therapies": [{"setting": "metastatic", "line": 0, "drugs": [], "start_date": "2026-13-01"}],
+    }
+    verdict = serial.validate(broken, today=TODAY)
+    assert not verdict["valid"] and len(verdict["violations"]) >= 4
+    assert threaded.validate(broken, today=TODAY) == verdict
