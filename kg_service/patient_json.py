@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from .errors import Violation
 from .namespaces import MBC, MBCK, PATIENT
@@ -38,9 +39,12 @@ THERAPY_FIELDS = {"setting", "line", "drugs", "start_date", "end_date", "outcome
 GENE_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 
 
+Triples = set[tuple[Node, Node, Node]]
+
+
 @dataclass
 class ParsedPatient:
-    graph: Graph
+    graph: Triples  # the patient's triples: a set, since adding to an rdflib Graph cost 13-40 us a triple
     patient: URIRef
     patient_id: str
     violations: list[Violation] = field(default_factory=list)
@@ -62,7 +66,7 @@ def add_months(day: dt.date, months: int) -> dt.date | None:
     return None
 
 
-def add_windows(graph: Graph, patient: URIRef, diagnosis: dt.date, windows: list[tuple[URIRef, int]]) -> None:
+def add_windows(graph: Graph | Triples, patient: URIRef, diagnosis: dt.date, windows: list[tuple[URIRef, int]]) -> None:
     """Add the start of each look-back window, counted back from the metastatic diagnosis date (SPARQL 1.1
     has no calendar arithmetic, so the service computes it from the months the graph gives)."""
     for window, months in windows:
@@ -92,7 +96,7 @@ def _scalar(value: Any) -> Literal:
 
 
 class PatientParser:
-    """Turns one contract document into a patient graph. Built once per knowledge graph."""
+    """Turns one contract document into the patient's triples. Built once per knowledge graph."""
 
     def __init__(self, vocabulary: Vocabulary):
         self.vocab = vocabulary
@@ -104,8 +108,7 @@ class PatientParser:
 
     def parse(self, document: Any, today: dt.date | None = None) -> ParsedPatient:
         today = today or dt.datetime.now(dt.UTC).date()
-        graph = Graph(store="SimpleMemory", bind_namespaces="none")  # no context indexes: adds cost a quarter
-        graph.bind("mbc", MBC)
+        graph: Triples = set()
         patient = URIRef(f"{PATIENT}{uuid.uuid4()}")
         parsed = ParsedPatient(graph=graph, patient=patient, patient_id="")
         if not isinstance(document, dict):

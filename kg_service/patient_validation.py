@@ -6,6 +6,8 @@ shows both find the same violations)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rdflib import Graph, Literal, URIRef
 
 from .errors import Violation
@@ -49,17 +51,17 @@ def _sorted(found: set[Violation]) -> list[Violation]:
     return sorted(found, key=lambda v: (v.field, v.message))
 
 
-def _copy(graph: Graph) -> Graph:
+def _copy(graph: Iterable) -> Graph:
     copy = Graph()
     for triple in graph:
         copy.add(triple)
     return copy
 
 
-def validate_patient(graph: Graph, vocab: Vocabulary) -> list[Violation]:
+def validate_patient(graph: Graph | Iterable, vocab: Vocabulary) -> list[Violation]:
     """pySHACL, the reference engine: every violation at once, sorted by field; empty means conforming."""
     shapes = load_shapes(PATIENT_SHAPES)
-    if not graph.store.context_aware:  # pySHACL needs a context-aware store; parsed patients use SimpleMemory
+    if not isinstance(graph, Graph) or not graph.store.context_aware:  # JSON patients are sets of triples
         graph = _copy(graph)
     conforms, report = validation_results(graph, shapes)
     if conforms:

@@ -16,11 +16,12 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from rdflib import Graph
+from rdflib import RDF
 
 from .answer import build_answer
 from .eligibility import Derivation
 from .errors import BadRequest, Violation
+from .namespaces import MBC
 
 CSV_FIELDS = ["line", "patient_id", "status", "step", "regimen", "drugs", "missing", "reasons"]
 
@@ -101,12 +102,8 @@ def render_batch(result: BatchResult, fmt: str) -> RenderedBatch:
     return rendered
 
 
-def _patient_iri(graph: Graph):
-    from rdflib import RDF
-
-    from .namespaces import MBC
-
-    return next(graph.subjects(RDF.type, MBC.Patient), None)
+def _patient_iri(triples: Iterable[tuple]):
+    return next((s for s, p, o in triples if p == RDF.type and o == MBC.Patient), None)
 
 
 def csv_rows(line: int, answer: dict) -> Iterator[dict]:

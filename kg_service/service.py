@@ -18,7 +18,7 @@ from .eligibility import EligibilityPipeline
 from .errors import BadRequest, InvalidPatient, Violation
 from .graph_loader import load_graph
 from .parallel import default_threads
-from .patient_json import PatientParser
+from .patient_json import PatientParser, Triples
 from .patient_rdf import parse_rdf_patient
 from .patient_validation import CompiledPatientShapes, validate_patient
 from .remote_store import RemoteStore
@@ -32,7 +32,7 @@ RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "applica
 
 @dataclass
 class PreparedPatient:
-    graph: Graph
+    graph: Graph | Triples  # RDF input: a Graph; JSON: a set of triples
     patient_id: str
     warnings: list[str]
 
