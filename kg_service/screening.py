@@ -192,7 +192,7 @@ def screen(
     out,
     fmt: str = "csv",
     workers: int = 1,
-    batch_size: int = 5,
+    batch_size: int = 50,
     today: dt.date | None = None,
     progress: bool = True,
     total: int | None = None,

@@ -11,7 +11,9 @@ from kg_service.cli import main as cli_main
 from kg_service.screening import screen
 from kg_service.synthetic import CohortGenerator
 
-from .conftest import TODAY
+from .conftest import ROOT, TODAY
+
+VIGNETTES = sorted((ROOT / "tests" / "vignettes").glob("*.json"))
 
 
 def test_synthetic_patients_are_valid_and_reach_many_steps(reasoner, graph):
@@ -41,13 +43,25 @@ def test_screening_loses_no_row_and_reports_invalid_lines(graph):
 
 def test_batch_answers_equal_single_answers(reasoner, graph):
     generator = CohortGenerator(graph, TODAY)
-    documents = list(generator.cohort(12, seed=7))
+    documents = list(generator.cohort(60, seed=7))
     out = io.StringIO()
-    screen([json.dumps(d) for d in documents], out, fmt="jsonl", batch_size=5, progress=False, today=TODAY)
+    screen([json.dumps(d) for d in documents], out, fmt="jsonl", progress=False, today=TODAY)  # batches of 50
     batch = [json.loads(line) for line in out.getvalue().splitlines()]
     for document, answer in zip(documents, batch, strict=True):
         single = reasoner.recommend(document, today=TODAY)
         assert {k: v for k, v in answer.items() if k != "line"} == single
+
+
+def test_a_large_batch_of_every_vignette_equals_one_by_one_answers(reasoner):
+    # The batch queries join patients' data through shared graph nodes (genes, drugs, steps): one batch of all
+    # the vignettes' edge cases shows that no patient's data reaches another's answer.
+    documents = [json.loads(path.read_text(encoding="utf-8"))["patient"] for path in VIGNETTES]
+    out = io.StringIO()
+    screen([json.dumps(d) for d in documents], out, fmt="jsonl", batch_size=len(documents), progress=False, today=TODAY)
+    batch = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(batch) == len(documents) > 50
+    for document, answer in zip(documents, batch, strict=True):
+        assert {k: v for k, v in answer.items() if k != "line"} == reasoner.recommend(document, today=TODAY)
 
 
 def test_synth_and_screen_commands(tmp_path):
