@@ -20,7 +20,10 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 
 
-@lru_cache(maxsize=65_536)
+# Term caches: the graph's terms recur in every answer; a patient's own terms (its IRIs, reason texts) do not,
+# and 65,536 entries of them made a screening worker 20% slower after 17,000 patients (420,000 objects for
+# the garbage collector to walk). 8,192 entries keep the graph's terms and showed no drift.
+@lru_cache(maxsize=8_192)
 def to_ox(term):
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
@@ -35,7 +38,7 @@ def to_ox(term):
     raise TypeError(f"cannot convert {term!r}")
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def _from_ox(term):
     if term is None:  # an unbound variable
         return None
