@@ -38,13 +38,14 @@ class EligibilityPipeline:
             text = query_catalog.load(name)
             is_construct = "\nCONSTRUCT" in text or text.lstrip().startswith("CONSTRUCT")
             self.steps.append((name.split("/")[-1], text, is_construct))
-        # The steps in order, consecutive SELECTs grouped: a group reads one state of the graph.
-        self.stages: list[list[tuple[str, str, bool]]] = []
-        for step in self.steps:
-            if self.stages and not step[2] and not self.stages[-1][-1][2]:
-                self.stages[-1].append(step)
+        # The steps in order as (is a CONSTRUCT, names, texts), consecutive SELECTs grouped: they read one state.
+        self.stages: list[tuple[bool, list[str], list[str]]] = []
+        for name, text, is_construct in self.steps:
+            if self.stages and not is_construct and not self.stages[-1][0]:
+                self.stages[-1][1].append(name)
+                self.stages[-1][2].append(text)
             else:
-                self.stages.append([step])
+                self.stages.append((is_construct, [name], [text]))
 
     def run(self, patient: Graph) -> Derivation:
         with self.store.patient_graph(patient) as scope:
@@ -53,11 +54,10 @@ class EligibilityPipeline:
     def run_in(self, scope: PatientScope) -> Derivation:
         """Run the pipeline over the patient(s) already loaded in `scope`."""
         result = Derivation()
-        for stage in self.stages:
-            if stage[0][2]:  # a CONSTRUCT: its triples are read by the steps after it
-                result.derived_triples += scope.construct_into_patient(stage[0][1])
+        for is_construct, names, texts in self.stages:
+            if is_construct:  # its triples are read by the steps after it
+                result.derived_triples += scope.construct_into_patient(texts[0])
                 continue
-            rows = map_queries(scope.select, [text for _, text, _ in stage], self.threads)
-            for (short_name, _, _), found in zip(stage, rows, strict=True):
-                result.rows[short_name] = found
+            for name, found in zip(names, map_queries(scope.select, texts, self.threads), strict=True):
+                result.rows[name] = found
         return result

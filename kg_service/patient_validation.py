@@ -51,18 +51,12 @@ def _sorted(found: set[Violation]) -> list[Violation]:
     return sorted(found, key=lambda v: (v.field, v.message))
 
 
-def _copy(graph: Iterable) -> Graph:
-    copy = Graph()
-    for triple in graph:
-        copy.add(triple)
-    return copy
-
-
 def validate_patient(graph: Graph | Iterable, vocab: Vocabulary) -> list[Violation]:
     """pySHACL, the reference engine: every violation at once, sorted by field; empty means conforming."""
     shapes = load_shapes(PATIENT_SHAPES)
-    if not isinstance(graph, Graph) or not graph.store.context_aware:  # JSON patients are sets of triples
-        graph = _copy(graph)
+    if not isinstance(graph, Graph):  # JSON patients are sets of triples
+        triples, graph = graph, Graph()
+        graph += triples
     conforms, report = validation_results(graph, shapes)
     if conforms:
         return []
@@ -98,13 +92,13 @@ class CompiledPatientShapes:
     def __init__(self, vocab: Vocabulary):
         self.shapes = load_shapes(PATIENT_SHAPES)
         self.queries = [({c.key: c for c in checks}, query) for checks, query in compile_shapes(self.shapes)]
+        self.texts = [self.FIELDS] + [query for _, query in self.queries]
         self.vocab = vocab
 
     def validate(self, scope: PatientScope, threads: int = 1) -> dict[URIRef, list[Violation]]:
         """Violations per patient IRI (patients without violations are absent); the queries only read, so
         they may run on `threads` threads."""
-        texts = [self.FIELDS] + [query for _, query in self.queries]
-        field_rows, *results = map_queries(lambda text: scope.select(text, patient_only=True), texts, threads)
+        field_rows, *results = map_queries(lambda text: scope.select(text, patient_only=True), self.texts, threads)
         fields, owner = {}, {}
         for row in field_rows:
             fields[row["node"]] = str(row["field"])

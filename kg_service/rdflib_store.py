@@ -17,8 +17,7 @@ class RdflibStore:
     @contextmanager
     def patient_graph(self, triples: Iterable[tuple]) -> Iterator[RdflibScope]:
         patient = Graph()
-        for triple in triples:
-            patient.add(triple)
+        patient += triples
         yield RdflibScope(self.graph, patient)
 
 

@@ -78,8 +78,7 @@ class RemoteStore:
         name = f"urn:uuid:{uuid.uuid4()}"
         if not isinstance(triples, Graph):
             graph = Graph(store="SimpleMemory", bind_namespaces="none")
-            for triple in triples:
-                graph.add(triple)
+            graph += triples
             triples = graph
         data = triples.serialize(format="nt", encoding="utf-8").decode("utf-8")
         self.update(f"INSERT DATA {{ GRAPH <{name}> {{ {data} }} }}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -39,8 +39,10 @@ def to_ox(term):
 
 
 @lru_cache(maxsize=8_192)
-def _from_ox(term):
-    if term is None:  # an unbound variable
+def from_ox(term):
+    """The rdflib term for an Oxigraph term (None for an unbound variable); cached, since the same IRIs and
+    labels come back in every answer (converting every term of every row cost 3 ms of a 6 ms query)."""
+    if term is None:
         return None
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
@@ -51,12 +53,6 @@ def _from_ox(term):
             return Literal(term.value, lang=term.language)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise TypeError(f"cannot convert {term!r}")
-
-
-def from_ox(term):
-    """The rdflib term for an Oxigraph term; cached, since the same IRIs and labels come back in every answer
-    (converting every term of every row cost 3 ms of a 6 ms query)."""
-    return None if term is None else _from_ox(term)
 
 
 class _Scratch:
@@ -96,9 +92,9 @@ class OxigraphStore:
         return scratch
 
     @contextmanager
-    def patient_graph(self, triples: Graph | list[tuple]) -> Iterator[PatientScope]:
-        """Load a patient's (or a batch's) rdflib triples (a Graph or a list) into a scratch store's patient
-        graph; remove them afterwards."""
+    def patient_graph(self, triples: Iterable[tuple]) -> Iterator[PatientScope]:
+        """Load a patient's (or a batch's) rdflib triples (a Graph, a set or a list) into a scratch store's
+        patient graph; remove them afterwards."""
         scratch = self._take()
         name = _Scratch.GRAPH
         scope = PatientScope(scratch.store, name)
@@ -130,4 +126,4 @@ class PatientScope:
         """Rows of a SELECT over the knowledge graph and the patient's graph (or the patient's graph alone)."""
         result = self.store.query(query, default_graph=[self.name] if patient_only else self.default_graph)
         names = [v.value for v in result.variables]
-        return [dict(zip(names, map(_from_ox, row), strict=True)) for row in result]  # a row iterates its values
+        return [dict(zip(names, map(from_ox, row), strict=True)) for row in result]  # a row iterates its values
