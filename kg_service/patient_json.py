@@ -205,7 +205,7 @@ class PatientParser:
             drugs = item.get("drugs")
             if drugs is not None and not isinstance(drugs, list):
                 parsed.violations.append(Violation(f"{where}.drugs", "must be a list of drug names"))
-            for name in drugs or []:
+            for name in drugs if isinstance(drugs, list) else []:  # not a list: reported above, nothing to map
                 resolved = self.vocab.drug(name) if isinstance(name, str) else None
                 add((node, MBC.includesDrug, resolved if resolved is not None else _scalar(name)))
             if item.get("start_date") is not None:

@@ -129,6 +129,9 @@ CASES = [
     ("therapy-setting-vocabulary", mutate(therapies__0__setting="palliative"), "therapies[0].setting", "metastatic"),
     ("therapy-drugs-missing", mutate(therapies__0__drugs=DELETE), "therapies[0].drugs", "at least one drug"),
     ("therapy-drugs-not-list", mutate(therapies__0__drugs="letrozole"), "therapies[0].drugs", "list"),
+    # a number here was a 500 (found by schemathesis): the parser reported it, then iterated over it
+    ("therapy-drugs-a-number", mutate(therapies__0__drugs=1.0), "therapies[0].drugs", "list"),
+    ("therapy-drugs-an-object", mutate(therapies__0__drugs={"name": "letrozole"}), "therapies[0].drugs", "list"),
     (
         "therapy-unknown-drug",
         mutate(therapies__1__drugs=["letrozole", "unobtainium"]),
