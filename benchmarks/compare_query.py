@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each query on each batch")
     args = parser.parse_args()
     reasoner = Reasoner(sparql_endpoint="", threads=1)
-    steps = {name: text for name, text, _ in reasoner.pipeline.steps}
+    steps = {step.name: step.text for step in reasoner.pipeline.steps}
     if args.step not in steps:
         parser.error(f"no step {args.step!r}; the steps are: {', '.join(steps)}")
     if not args.variant.is_file():
@@ -74,11 +74,11 @@ def main() -> None:
                     prepared, _ = reasoner.parse(document, today=TODAY)
                     triples.extend(prepared.graph)
                 with reasoner.backend.patient_graph(triples) as scope:
-                    for name, text, is_construct in reasoner.pipeline.steps:
-                        if name == args.step:
+                    for step in reasoner.pipeline.steps:  # the earlier steps, one by one
+                        if step.name == args.step:
                             break
-                        if is_construct:
-                            scope.construct_into_patient(text)
+                        if step.is_construct:
+                            scope.add_derived(scope.construct(step.text))
 
                     def run(text: str, scope=scope):
                         return scope.store.query(text, default_graph=scope.default_graph)

@@ -1,11 +1,14 @@
-"""The eligibility derivation: the queries in queries/eligibility/, run in name order over one patient.
+"""The eligibility derivation: the queries in queries/eligibility/, in name order, over a patient (or a batch).
 
-Every CONSTRUCT adds its triples to the patient's named graph; the SELECTs that follow read the result.
+Every CONSTRUCT adds its triples to the patient's named graph; the steps after it read the result. Steps that
+read none of each other's triples (by their "Uses:" headers) form a stage and may run at once; the answer is
+the one the queries give when run one by one in name order, as any SPARQL engine would run them.
 The code names no drug, gene, step or threshold: it runs whatever the graph and the queries say.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rdflib import Graph
@@ -24,40 +27,79 @@ class Derivation:
     derived_triples: int = 0
 
 
+@dataclass(frozen=True)
+class Step:
+    """One query of the pipeline: its name (e.g. '40-biomarker-criteria'), its text, and whether it is a
+    CONSTRUCT (its triples join the patient's graph) or a SELECT (its rows are the derivation's output)."""
+
+    name: str
+    text: str
+    is_construct: bool
+
+    @property
+    def weight(self) -> int:
+        """An estimate of the step's cost, for dealing a stage over threads: its length without comments."""
+        return sum(len(line) for line in self.text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def schedule(steps: list[Step], uses: Callable[[str], list[str] | str]) -> list[list[Step]]:
+    """The steps in stages: each step in the first stage after every step whose triples it reads (its
+    "Uses:" header), so that a stage's steps read the same graph and may run at once. A step that uses all
+    earlier steps stands alone, after every earlier step and before every later one. The result is the same
+    as running the steps one by one in name order (tests/test_pipeline_stages.py checks the headers)."""
+    stage_of: dict[str, int] = {}
+    floor = 0
+    for position, step in enumerate(steps):
+        used = uses(step.name)
+        if used == query_catalog.ALL_EARLIER:
+            stage = max((stage_of[s.name] for s in steps[:position]), default=-1) + 1
+            floor = stage + 1
+        else:
+            unknown = [name for name in used if name not in stage_of]
+            if unknown:
+                raise ValueError(f"{step.name} uses {', '.join(unknown)}: not an earlier step of the pipeline")
+            stage = max([floor] + [stage_of[name] + 1 for name in used])
+        stage_of[step.name] = stage
+    stages: list[list[Step]] = [[] for _ in range(max(stage_of.values(), default=-1) + 1)]
+    for step in steps:
+        stages[stage_of[step.name]].append(step)
+    return stages
+
+
 class EligibilityPipeline:
-    """Loads the pipeline's query texts once; runs them per patient."""
+    """Loads the pipeline's query texts once and schedules them in stages; runs them per patient."""
 
     FOLDER = "eligibility"
 
     def __init__(self, store: OxigraphStore | RemoteStore, threads: int = 1):
-        """threads: how many SELECT steps in a row may run at once (see parallel.py)."""
+        """threads: how many steps of one stage may run at once (see parallel.py)."""
         self.store = store
         self.threads = threads
-        self.steps: list[tuple[str, str, bool]] = []
+        self.steps: list[Step] = []
         for name in query_catalog.names(self.FOLDER):
             text = query_catalog.load(name)
             is_construct = "\nCONSTRUCT" in text or text.lstrip().startswith("CONSTRUCT")
-            self.steps.append((name.split("/")[-1], text, is_construct))
-        # The steps in order as (is a CONSTRUCT, names, texts), consecutive SELECTs grouped: they read one state.
-        self.stages: list[tuple[bool, list[str], list[str]]] = []
-        for name, text, is_construct in self.steps:
-            if self.stages and not is_construct and not self.stages[-1][0]:
-                self.stages[-1][1].append(name)
-                self.stages[-1][2].append(text)
-            else:
-                self.stages.append((is_construct, [name], [text]))
+            self.steps.append(Step(name.split("/")[-1], text, is_construct))
+        self.stages = schedule(self.steps, lambda step: query_catalog.uses(f"{self.FOLDER}/{step}"))
+        self.weights = [[float(step.weight) for step in stage] for stage in self.stages]
 
     def run(self, patient: Graph) -> Derivation:
         with self.store.patient_graph(patient) as scope:
             return self.run_in(scope)
 
     def run_in(self, scope: PatientScope) -> Derivation:
-        """Run the pipeline over the patient(s) already loaded in `scope`."""
+        """Run the pipeline over the patient(s) already loaded in `scope`: each stage's steps at once, then
+        the stage's CONSTRUCT triples into the patient's graph, for the stages after it to read."""
         result = Derivation()
-        for is_construct, names, texts in self.stages:
-            if is_construct:  # its triples are read by the steps after it
-                result.derived_triples += scope.construct_into_patient(texts[0])
-                continue
-            for name, found in zip(names, map_queries(scope.select, texts, self.threads), strict=True):
-                result.rows[name] = found
+
+        def run_step(step: Step):
+            return scope.construct(step.text) if step.is_construct else scope.select(step.text)
+
+        for stage, weights in zip(self.stages, self.weights, strict=True):
+            outputs = map_queries(run_step, stage, self.threads, weights)
+            for step, output in zip(stage, outputs, strict=True):
+                if step.is_construct:
+                    result.derived_triples += scope.add_derived(output)
+                else:
+                    result.rows[step.name] = output
         return result

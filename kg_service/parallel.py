@@ -1,8 +1,8 @@
 """Queries that read the same state, run side by side on threads.
 
 Oxigraph (embedded) releases the GIL while it parses, plans and evaluates a query, and an HTTP request waits
-outside it, so independent SELECTs of one request use every core: the patient shapes' queries, and each run
-of consecutive SELECT steps of the derivation (a SELECT never writes, so SELECTs in a row see the same graph).
+outside it, so independent queries of one request use every core: the patient shapes' queries, and each run
+of derivation steps that read none of each other's triples (eligibility.py, the queries' "Uses:" headers).
 """
 
 from __future__ import annotations
@@ -43,21 +43,36 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
-def map_queries(fn: Callable[[T], R], items: Iterable[T], threads: int) -> list[R]:
-    """[fn(item) for item in items], in order. With `threads` > 1 the items are dealt round-robin into that
-    many shares; the calling thread works through one share while pool threads take the others (one task per
+def deal(weights: list[float], shares: int) -> list[list[int]]:
+    """Positions 0..n-1 dealt into `shares` lists: round-robin, or, given weights (an estimate of each item's
+    cost), heaviest first to the lightest share so far (so that the shares end at about the same time)."""
+    if not weights or len(set(weights)) == 1:
+        return [list(range(share, len(weights), shares)) for share in range(shares)]
+    dealt: list[list[int]] = [[] for _ in range(shares)]
+    loads = [0.0] * shares
+    for position in sorted(range(len(weights)), key=lambda i: (-weights[i], i)):
+        lightest = loads.index(min(loads))
+        dealt[lightest].append(position)
+        loads[lightest] += weights[position]
+    return [sorted(share) for share in dealt]
+
+
+def map_queries(fn: Callable[[T], R], items: Iterable[T], threads: int, weights: list[float] | None = None) -> list[R]:
+    """[fn(item) for item in items], in order. With `threads` > 1 the items are dealt into that many shares
+    (see deal); the calling thread works through one share while pool threads take the others (one task per
     thread: a task per query cost more in hand-offs than the 0.2 ms queries it ran)."""
     items = list(items)
     shares = min(threads, len(items))
     if shares <= 1:
         return [fn(item) for item in items]
+    dealt = deal(weights if weights is not None else [1.0] * len(items), shares)
 
-    def work(share: int) -> list[R]:
-        return [fn(item) for item in items[share::shares]]
+    def work(positions: list[int]) -> list[R]:
+        return [fn(items[i]) for i in positions]
 
-    others = [_pool(shares - 1).submit(work, share) for share in range(1, shares)]
+    others = [_pool(shares - 1).submit(work, positions) for positions in dealt[1:]]
     results: list = [None] * len(items)
-    results[0::shares] = work(0)
-    for share, future in enumerate(others, start=1):
-        results[share::shares] = future.result()
+    for positions, found in zip(dealt, [work(dealt[0])] + [future.result() for future in others], strict=True):
+        for position, value in zip(positions, found, strict=True):
+            results[position] = value
     return results

@@ -44,3 +44,16 @@ def parameters(name: str) -> list[str]:
     a caller may bind; the query runs unchanged, over everything, when they are left unbound."""
     match = re.search(r"^#\s*Parameters:(.*)$", load(name), flags=re.MULTILINE)
     return re.findall(r"(\w+) \((?:IRI|literal)", match.group(1)) if match else []
+
+
+ALL_EARLIER = "all earlier steps"
+
+
+def uses(name: str) -> list[str] | str:
+    """The other steps of a pipeline whose triples a query reads, from its header ('# Uses: 30-x, 35-y.',
+    '# Uses: no other step ...', or '# Uses: all earlier steps ...'): step names, or ALL_EARLIER. A query
+    with no such line is taken to read every earlier step (the safe reading: it runs after all of them)."""
+    match = re.search(r"^#\s*Uses:(.*(?:\n#   .*)*)", load(name), flags=re.MULTILINE)
+    if match is None or match.group(1).strip().startswith(ALL_EARLIER):
+        return ALL_EARLIER
+    return re.findall(r"\b\d+-[a-z0-9-]*[a-z0-9]", match.group(1))

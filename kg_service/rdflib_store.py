@@ -26,8 +26,10 @@ class RdflibScope:
         self.patient = patient
         self.union = ReadOnlyGraphAggregate([graph, patient])
 
-    def construct_into_patient(self, query: str) -> int:
-        triples = list(self.union.query(query))
+    def construct(self, query: str) -> list[tuple]:
+        return list(self.union.query(query))
+
+    def add_derived(self, triples: list[tuple]) -> int:
         for triple in triples:
             self.patient.add(triple)
         return len(triples)

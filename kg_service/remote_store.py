@@ -93,8 +93,12 @@ class RemoteScope:
         self.store = store
         self.name = name
 
-    def construct_into_patient(self, query: str) -> int:
-        triples = self.store.query(query, [KG_GRAPH, self.name], "application/n-triples").text
+    def construct(self, query: str) -> str:
+        """The triples of a CONSTRUCT over the knowledge graph and the patient's graph, as N-Triples text."""
+        return self.store.query(query, [KG_GRAPH, self.name], "application/n-triples").text
+
+    def add_derived(self, triples: str) -> int:
+        """Add a CONSTRUCT's N-Triples to the patient's graph on the server; how many."""
         if triples.strip():
             self.store.update(f"INSERT DATA {{ GRAPH <{self.name}> {{ {triples} }} }}")
         return triples.count("\n")

@@ -116,8 +116,12 @@ class PatientScope:
         self.default_graph = [ox.DefaultGraph(), name]
         self.derived = 0
 
-    def construct_into_patient(self, query: str) -> int:
-        triples = list(self.store.query(query, default_graph=self.default_graph))
+    def construct(self, query: str) -> list[ox.Triple]:
+        """The triples of a CONSTRUCT over the knowledge graph and the patient's graph (not yet added)."""
+        return list(self.store.query(query, default_graph=self.default_graph))
+
+    def add_derived(self, triples: list[ox.Triple]) -> int:
+        """Add a CONSTRUCT's triples to the patient's graph; how many."""
         self.store.extend(ox.Quad(t.subject, t.predicate, t.object, self.name) for t in triples)
         self.derived += len(triples)
         return len(triples)

@@ -1,0 +1,180 @@
+"""The derivation runs in stages of steps that read none of each other's triples. Which steps a query reads
+is declared in its "Uses:" header; these tests check every declaration against what the query's algebra
+reads and writes (parsed by rdflib), and check that the staged run gives what running the queries one by
+one in name order gives, as any SPARQL engine would run them."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from rdflib import RDF, URIRef, Variable
+from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from kg_service import query_catalog
+from kg_service.eligibility import Derivation, EligibilityPipeline, Step, schedule
+from kg_service.synthetic import CohortGenerator
+
+from .conftest import ROOT, TODAY, load_json
+
+ANY = "any"  # a variable predicate (or rdf:type with a variable class): any triple may match
+STEPS = [name.split("/")[-1] for name in query_catalog.names("eligibility")]
+
+
+def _predicates(path) -> set:
+    if isinstance(path, URIRef):
+        return {path}
+    if isinstance(path, (SequencePath, AlternativePath)):
+        return set().union(*(_predicates(part) for part in path.args))
+    if isinstance(path, (InvPath, MulPath)):
+        return _predicates(path.path)
+    return {ANY}  # a variable, or a negated property set
+
+
+def _keys(triples) -> set[tuple]:
+    """(predicate,) for each triple pattern, or (rdf:type, class) for a typing pattern with a given class."""
+    keys = set()
+    for _, path, obj in triples:
+        for predicate in _predicates(path):
+            if predicate == RDF.type and path == RDF.type:
+                keys.add((RDF.type, ANY if isinstance(obj, Variable) else obj))
+            else:
+                keys.add((predicate,))
+    return keys
+
+
+def _read(node, found: set) -> set:
+    if isinstance(node, CompValue):
+        if node.name == "BGP":
+            found |= _keys(node.triples)
+        for key, value in node.items():
+            if key != "template":  # what a CONSTRUCT writes, not what it reads
+                _read(value, found)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _read(item, found)
+    return found
+
+
+@cache
+def reads_and_writes(step: str) -> tuple[frozenset, frozenset]:
+    algebra = translateQuery(parseQuery(query_catalog.load(f"eligibility/{step}"))).algebra
+    writes = _keys(algebra["template"]) if algebra.name == "ConstructQuery" else set()
+    return frozenset(_read(algebra, set())), frozenset(writes)
+
+
+def _may_match(read: tuple, written: tuple) -> bool:
+    if ANY in (read[0], written[0]):
+        return True
+    if read[0] != written[0]:
+        return False
+    return len(read) == 1 or len(written) == 1 or ANY in (read[1], written[1]) or read[1] == written[1]
+
+
+def reads_from(step: str, other: str) -> bool:
+    reads, _ = reads_and_writes(step)
+    _, writes = reads_and_writes(other)
+    return any(_may_match(read, written) for read in reads for written in writes)
+
+
+def reads_anything(step: str) -> bool:
+    return any(key[0] == ANY for key in reads_and_writes(step)[0])
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_step_declares_what_it_uses(step):
+    assert query_catalog.uses(f"eligibility/{step}") is not None
+    assert "# Uses:" in query_catalog.load(f"eligibility/{step}"), f"{step} has no '# Uses:' line in its header"
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_the_declared_uses_are_the_earlier_steps_the_query_reads(step):
+    earlier = STEPS[: STEPS.index(step)]
+    declared = query_catalog.uses(f"eligibility/{step}")
+    if reads_anything(step):
+        assert declared == query_catalog.ALL_EARLIER, f"{step} reads a variable predicate: it must use all earlier"
+    else:
+        assert declared == [other for other in earlier if reads_from(step, other)]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_no_step_reads_what_a_later_step_writes(step):
+    if reads_anything(step):
+        pytest.skip("it reads a variable predicate, so it runs alone: after every earlier step, before every later")
+    later = STEPS[STEPS.index(step) + 1 :]
+    assert [other for other in later if reads_from(step, other)] == []
+
+
+def test_the_analysis_sees_a_dependency_where_there_is_one():
+    # 35 places lines by the regimens 30 matched; 50 combines the criteria 40-45 evaluated
+    assert reads_from("35-line-placement", "30-line-matching")
+    assert reads_from("50-composite-criteria", "40-biomarker-criteria")
+    assert not reads_from("43-prior-therapy-criteria", "30-line-matching")
+
+
+def _steps(*names: str) -> list[Step]:
+    return [Step(name, "", True) for name in names]
+
+
+def test_a_step_runs_in_the_stage_after_the_steps_it_uses():
+    uses = {"10-a": [], "20-b": [], "30-c": ["10-a"], "40-d": ["30-c"], "50-e": []}
+    stages = schedule(_steps(*uses), uses.__getitem__)
+    assert [[s.name for s in stage] for stage in stages] == [["10-a", "20-b", "50-e"], ["30-c"], ["40-d"]]
+
+
+def test_a_step_that_uses_all_earlier_steps_stands_alone_between_them_and_the_later_ones():
+    uses = {"10-a": [], "20-b": query_catalog.ALL_EARLIER, "30-c": [], "40-d": ["10-a"]}
+    stages = schedule(_steps(*uses), uses.__getitem__)
+    assert [[s.name for s in stage] for stage in stages] == [["10-a"], ["20-b"], ["30-c", "40-d"]]
+
+
+def test_a_use_of_a_later_or_unknown_step_is_refused_by_name():
+    uses = {"10-a": ["20-b"], "20-b": []}
+    with pytest.raises(ValueError, match="10-a uses 20-b"):
+        schedule(_steps(*uses), uses.__getitem__)
+
+
+def test_no_stage_holds_a_step_and_one_it_uses(reasoner):
+    stage_of = {step.name: n for n, stage in enumerate(reasoner.pipeline.stages) for step in stage}
+    assert sorted(stage_of) == STEPS
+    for step in STEPS:
+        declared = query_catalog.uses(f"eligibility/{step}")
+        used = STEPS[: STEPS.index(step)] if declared == query_catalog.ALL_EARLIER else declared
+        assert all(stage_of[other] < stage_of[step] for other in used)
+    assert any(len(stage) > 2 for stage in reasoner.pipeline.stages)  # the point of it: steps run at once
+
+
+def _one_by_one(pipeline: EligibilityPipeline, scope) -> Derivation:
+    """The queries in name order, each CONSTRUCT's triples added before the next query runs."""
+    result = Derivation()
+    for step in pipeline.steps:
+        if step.is_construct:
+            result.derived_triples += scope.add_derived(scope.construct(step.text))
+        else:
+            result.rows[step.name] = scope.select(step.text)
+    return result
+
+
+def _canonical(derivation: Derivation) -> tuple:
+    rows = {
+        name: sorted(sorted((k, str(v)) for k, v in row.items()) for row in found)
+        for name, found in derivation.rows.items()
+    }
+    return derivation.derived_triples, rows
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_staged_run_gives_what_the_queries_give_one_by_one_in_name_order(reasoner, threads):
+    pipeline = EligibilityPipeline(reasoner.backend, threads=threads)
+    documents = [load_json(path)["patient"] for path in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
+    documents += list(CohortGenerator(reasoner.graph, TODAY).cohort(40, seed=7))
+    for document in documents:
+        prepared, _ = reasoner.parse(document, today=TODAY)
+        with reasoner.backend.patient_graph(prepared.graph) as scope:
+            staged = pipeline.run_in(scope)
+        with reasoner.backend.patient_graph(prepared.graph) as scope:
+            serial = _one_by_one(pipeline, scope)
+        assert _canonical(staged) == _canonical(serial), document.get("id")
