@@ -87,16 +87,16 @@ class EligibilityPipeline:
         with self.store.patient_graph(patient) as scope:
             return self.run_in(scope)
 
+    def run_step(self, scope: PatientScope, step: Step):
+        """A step's output: a CONSTRUCT's triples (not yet added), or a SELECT's rows."""
+        return scope.construct(step.text) if step.is_construct else scope.select(step.text)
+
     def run_in(self, scope: PatientScope) -> Derivation:
         """Run the pipeline over the patient(s) already loaded in `scope`: each stage's steps at once, then
         the stage's CONSTRUCT triples into the patient's graph, for the stages after it to read."""
         result = Derivation()
-
-        def run_step(step: Step):
-            return scope.construct(step.text) if step.is_construct else scope.select(step.text)
-
         for stage, weights in zip(self.stages, self.weights, strict=True):
-            outputs = map_queries(run_step, stage, self.threads, weights)
+            outputs = map_queries(lambda step: self.run_step(scope, step), stage, self.threads, weights)
             for step, output in zip(stage, outputs, strict=True):
                 if step.is_construct:
                     result.derived_triples += scope.add_derived(output)

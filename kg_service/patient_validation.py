@@ -92,15 +92,21 @@ class CompiledPatientShapes:
     def __init__(self, vocab: Vocabulary):
         self.shapes = load_shapes(PATIENT_SHAPES)
         self.queries = [({c.key: c for c in checks}, query) for checks, query in compile_shapes(self.shapes)]
-        self.texts = [self.FIELDS] + [query for _, query in self.queries]
+        self.texts = [query for _, query in self.queries]
         self.vocab = vocab
 
     def validate(self, scope: PatientScope, threads: int = 1) -> dict[URIRef, list[Violation]]:
         """Violations per patient IRI (patients without violations are absent); the queries only read, so
         they may run on `threads` threads."""
-        field_rows, *results = map_queries(lambda text: scope.select(text, patient_only=True), self.texts, threads)
+        return self.judge(scope, map_queries(lambda text: scope.select(text, patient_only=True), self.texts, threads))
+
+    def judge(self, scope: PatientScope, results: list[list[dict]]) -> dict[URIRef, list[Violation]]:
+        """The violations in the rows of `texts` (run over the patients' graph alone, in order). The input
+        fields of the offending nodes are looked up only when there is a violation to name."""
+        if not any(results):
+            return {}
         fields, owner = {}, {}
-        for row in field_rows:
+        for row in scope.select(self.FIELDS, patient_only=True):
             fields[row["node"]] = str(row["field"])
             owner[row["node"]] = row["patient"] if row["patient"] is not None else row["node"]
         found: dict[URIRef, set[Violation]] = {}

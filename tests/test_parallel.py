@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from kg_service.parallel import default_threads, map_queries
+from kg_service.parallel import deal, default_threads, map_queries
 from kg_service.service import Reasoner
 
 from .conftest import ROOT, TODAY
@@ -31,6 +31,24 @@ def test_items_are_shared_between_threads():
 
     map_queries(record, range(10), 2)
     assert len(seen) == 2
+
+
+def test_weights_deal_the_heaviest_first_to_the_lightest_share():
+    assert deal([5.0, 1.0, 1.0, 1.0, 1.0, 1.0], 2) == [[0], [1, 2, 3, 4, 5]]
+    assert deal([1.0, 4.0, 2.0, 2.0], 2) == [[0, 1], [2, 3]]  # 4 | 2, 2 | then 1 to the first of two equals
+    assert deal([1.0, 1.0, 1.0], 2) == [[0, 2], [1]]  # equal weights: round-robin
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_weighted_results_keep_the_order_of_the_items(threads):
+    weights = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]
+    assert map_queries(lambda n: -n, range(7), threads, weights) == [-n for n in range(7)]
+
+
+def test_the_reasoner_weighs_each_step_by_its_measured_time(reasoner):
+    shape = [len(stage) for stage in reasoner.pipeline.stages]
+    assert [len(weights) for weights in reasoner.pipeline.weights] == shape
+    assert all(0 < weight < 1 for weights in reasoner.pipeline.weights for weight in weights)
 
 
 def test_an_error_in_a_query_reaches_the_caller():
