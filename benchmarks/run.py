@@ -6,7 +6,9 @@ Prints, each with its baseline measured in the same run:
   Oxigraph store with the compiled shapes, against the same pipeline on rdflib + pySHACL;
 - cohort screening throughput (patients/s) for each size, against a floor of JSON parsing and RDF mapping
   alone (the work no engine can avoid);
-- the HTTP API under load on 127.0.0.1 (bounded in count and time): requests/s, median and p99 latency.
+- the HTTP API under load on 127.0.0.1 (bounded in count and time): requests/s, median and p99 latency;
+- the machine's speed at the start and the end: a fixed pure-Python loop, so that runs on a shared machine
+  whose speed varies can be compared.
 Not part of the test suite; numbers depend on the machine.
 """
 
@@ -66,7 +68,7 @@ def bench_one_patient(reasoner: Reasoner, patients: list[dict]) -> None:
         reasoner.recommend(patient, today=TODAY)
         serial.recommend(patient, today=TODAY)
     fast, one_thread = [], []
-    for _ in range(5):  # interleaved, so that both see the same machine
+    for _ in range(10):  # interleaved, so that both see the same machine; 200 runs, so p99 is not the maximum
         for patient in patients:
             fast += timed(lambda p=patient: reasoner.recommend(p, today=TODAY), 1)
             one_thread += timed(lambda p=patient: serial.recommend(p, today=TODAY), 1)
@@ -184,6 +186,14 @@ def bench_api(patient: dict, requests: int, seconds_cap: float) -> None:
         server.wait(timeout=30)
 
 
+def machine_speed(when: str) -> None:
+    started = time.perf_counter()
+    total = 0
+    for number in range(10_000_000):
+        total += number
+    print(f"machine speed ({when}): 10 million additions in pure Python took {time.perf_counter() - started:.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="cohort sizes to screen, comma-separated")
@@ -191,11 +201,13 @@ def main() -> None:
     parser.add_argument("--api-requests", type=int, default=400)
     parser.add_argument("--api-seconds", type=float, default=60)
     args = parser.parse_args()
+    machine_speed("start")
     reasoner = bench_startup()
     vignettes = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
     bench_one_patient(reasoner, vignettes[:20])
     bench_screening(load_graph(), [int(s) for s in args.sizes.split(",")], args.workers)
     bench_api(vignettes[2], args.api_requests, args.api_seconds)
+    machine_speed("end")
 
 
 if __name__ == "__main__":
