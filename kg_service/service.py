@@ -68,7 +68,8 @@ class Reasoner:
         self.pipeline = EligibilityPipeline(self.backend, threads=self.threads)
         load_shapes("patient-shapes.ttl")
         self.compiled_shapes = CompiledPatientShapes(self.vocabulary)
-        self.pipeline.weights = self._measure_costs()
+        if self.threads > 1:  # the weights only deal a stage over threads
+            self.pipeline.weights = self._measure_costs()
         self.startup_seconds = time.perf_counter() - started
 
     @property
