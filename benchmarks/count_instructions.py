@@ -3,7 +3,7 @@
 Runs the one-patient pipeline (validate + derive + explain, the embedded store, the compiled shapes) over the
 first 20 vignettes under valgrind's callgrind, once with `--rounds` rounds and once with none, and prints the
 difference per patient. Instruction counts do not depend on what else the machine is doing, so this is the
-figure to compare two versions by on a shared machine whose speed varies by 40% within minutes (the
+figure to compare two versions by on a shared machine whose speed varies by up to 2x within minutes (the
 timings of run.py are the ones the targets are stated in). Needs valgrind; takes about 3 minutes.
 """
 

@@ -53,7 +53,15 @@ def uses(name: str) -> list[str] | str:
     """The other steps of a pipeline whose triples a query reads, from its header ('# Uses: 30-x, 35-y.',
     '# Uses: no other step ...', or '# Uses: all earlier steps ...'): step names, or ALL_EARLIER. A query
     with no such line is taken to read every earlier step (the safe reading: it runs after all of them)."""
-    match = re.search(r"^#\s*Uses:(.*(?:\n#   .*)*)", load(name), flags=re.MULTILINE)
+    return uses_in(load(name))
+
+
+def uses_in(text: str) -> list[str] | str:
+    """The 'Uses:' declaration of a query's text (see uses); it may go on over indented comment lines."""
+    match = re.search(r"^#\s*Uses:(.*(?:\n#\s{2,}.*)*)", text, flags=re.MULTILINE)
     if match is None or match.group(1).strip().startswith(ALL_EARLIER):
         return ALL_EARLIER
-    return re.findall(r"\b\d+-[a-z0-9-]*[a-z0-9]", match.group(1))
+    declared = match.group(1)
+    if declared.rstrip().endswith(","):
+        raise ValueError(f"the 'Uses:' list ends with a comma; continue it on lines starting '#   ': {declared!r}")
+    return re.findall(r"\b\d+-[a-z0-9-]*[a-z0-9]", declared)

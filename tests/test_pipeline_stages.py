@@ -5,12 +5,20 @@ one in name order gives, as any SPARQL engine would run them."""
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 import pytest
-from rdflib import RDF, URIRef, Variable
+from pyparsing import ParseResults
+from rdflib import RDF, URIRef
 from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
-from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.algebra import (
+    translatePath,
+    translatePName,
+    translatePrologue,
+    translateQuery,
+    traverse,
+    triples,
+)
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
@@ -29,8 +37,10 @@ def _predicates(path) -> set:
         return {path}
     if isinstance(path, (SequencePath, AlternativePath)):
         return set().union(*(_predicates(part) for part in path.args))
-    if isinstance(path, (InvPath, MulPath)):
-        return _predicates(path.path)
+    if isinstance(path, InvPath):
+        return _predicates(path.arg)
+    if isinstance(path, MulPath):  # p* and p? also match every node at length zero: any write may matter
+        return _predicates(path.path) if path.mod == "+" else {ANY}
     return {ANY}  # a variable, or a negated property set
 
 
@@ -40,30 +50,40 @@ def _keys(triples) -> set[tuple]:
     for _, path, obj in triples:
         for predicate in _predicates(path):
             if predicate == RDF.type and path == RDF.type:
-                keys.add((RDF.type, ANY if isinstance(obj, Variable) else obj))
+                keys.add((RDF.type, obj if isinstance(obj, URIRef) else ANY))  # a variable or blank node: any class
             else:
                 keys.add((predicate,))
     return keys
 
 
 def _read(node, found: set) -> set:
+    """The keys of every triple pattern under `node` of a parse tree, in EXISTS and NOT EXISTS bodies too (rdflib's
+    algebra drops a FILTER nested in an EXISTS body), the CONSTRUCT template aside."""
     if isinstance(node, CompValue):
-        if node.name == "BGP":
-            found |= _keys(node.triples)
+        if node.name == "TriplesBlock":
+            found |= _keys(triples(node.triples))
         for key, value in node.items():
             if key != "template":  # what a CONSTRUCT writes, not what it reads
                 _read(value, found)
-    elif isinstance(node, (list, tuple)):
+    elif isinstance(node, (list, tuple, ParseResults)):
         for item in node:
             _read(item, found)
     return found
 
 
+def _reads_of(text: str) -> set:
+    """What a query reads, from its parse tree with prefixes resolved and paths translated."""
+    parsed = parseQuery(text)
+    tree = traverse(parsed[1], visitPost=partial(translatePName, prologue=translatePrologue(parsed[0], None)))
+    return _read(traverse(tree, visitPost=translatePath), set())
+
+
 @cache
 def reads_and_writes(step: str) -> tuple[frozenset, frozenset]:
-    algebra = translateQuery(parseQuery(query_catalog.load(f"eligibility/{step}"))).algebra
+    text = query_catalog.load(f"eligibility/{step}")
+    algebra = translateQuery(parseQuery(text)).algebra
     writes = _keys(algebra["template"]) if algebra.name == "ConstructQuery" else set()
-    return frozenset(_read(algebra, set())), frozenset(writes)
+    return frozenset(_reads_of(text)), frozenset(writes)
 
 
 def _may_match(read: tuple, written: tuple) -> bool:
@@ -113,6 +133,56 @@ def test_the_analysis_sees_a_dependency_where_there_is_one():
     assert reads_from("35-line-placement", "30-line-matching")
     assert reads_from("50-composite-criteria", "40-biomarker-criteria")
     assert not reads_from("43-prior-therapy-criteria", "30-line-matching")
+
+
+PREFIX = "PREFIX mbc: <https://w3id.org/mbc-kg/ontology#> "
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "?p a mbc:Patient FILTER NOT EXISTS { ?p mbc:her2Category ?c }",
+        "?p a mbc:Patient BIND(EXISTS { ?p mbc:her2Category ?c } AS ?x)",
+        "?p a mbc:Patient FILTER(EXISTS { ?p a mbc:Patient FILTER EXISTS { ?p mbc:her2Category ?c } })",
+        "?p a mbc:Patient MINUS { ?p mbc:her2Category ?c }",
+        "?p a mbc:Patient OPTIONAL { SELECT ?p WHERE { ?p mbc:hasHER2Result/^mbc:her2Category ?x } }",
+    ],
+)
+def test_the_analysis_sees_reads_inside_exists_minus_subqueries_and_paths(where):
+    assert (URIRef("https://w3id.org/mbc-kg/ontology#her2Category"),) in _reads_of(
+        f"{PREFIX}SELECT * WHERE {{ {where} }}"
+    )
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "?p a mbc:Patient FILTER EXISTS { ?p ?any ?value }",  # a variable predicate inside EXISTS
+        "?p a mbc:Patient ; mbc:hasTherapyLine/mbc:includesDrug* ?x",  # zero-length paths match every node
+        "?p a mbc:Patient ; !mbc:hasTherapyLine ?x",  # a negated property set
+    ],
+)
+def test_a_read_of_any_predicate_is_seen(where):
+    assert any(key[0] == ANY for key in _reads_of(f"{PREFIX}SELECT * WHERE {{ {where} }}"))
+
+
+@pytest.mark.parametrize(
+    "header,declared",
+    [
+        ("# Uses: 10-a, 20-b.\n# Example result: 30-c", ["10-a", "20-b"]),
+        ("# Uses: 10-a,\n#     20-b-c.\n# Example result: 30-c", ["10-a", "20-b-c"]),
+        ("# Uses: no other step (it reads only the graph).", []),
+        ("# Uses: all earlier steps (it reads any attribute).", query_catalog.ALL_EARLIER),
+        ("# Parameters: none.", query_catalog.ALL_EARLIER),  # no declaration: the safe reading
+    ],
+)
+def test_a_uses_header_is_read(header, declared):
+    assert query_catalog.uses_in(header + "\nSELECT * WHERE { ?s ?p ?o }") == declared
+
+
+def test_a_uses_list_cut_off_after_a_comma_is_refused():
+    with pytest.raises(ValueError, match="ends with a comma"):
+        query_catalog.uses_in("# Uses: 10-a,\n#20-b.\nSELECT * WHERE { ?s ?p ?o }")
 
 
 def _steps(*names: str) -> list[Step]:
