@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -71,8 +71,12 @@ def map_queries(fn: Callable[[T], R], items: Iterable[T], threads: int, weights:
         return [fn(items[i]) for i in positions]
 
     others = [_pool(shares - 1).submit(work, positions) for positions in dealt[1:]]
+    try:
+        mine = work(dealt[0])
+    finally:  # every share ends before the caller goes on (or raises): no query outlives its patient's scope
+        wait(others)
     results: list = [None] * len(items)
-    for positions, found in zip(dealt, [work(dealt[0])] + [future.result() for future in others], strict=True):
+    for positions, found in zip(dealt, [mine] + [future.result() for future in others], strict=True):
         for position, value in zip(positions, found, strict=True):
             results[position] = value
     return results

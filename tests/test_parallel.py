@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
 
@@ -60,6 +61,21 @@ def test_an_error_in_a_query_reaches_the_caller():
 
     with pytest.raises(ValueError, match="query 3 failed"):
         map_queries(fail_on_three, range(6), 2)
+
+
+def test_an_error_in_the_callers_share_waits_for_the_other_shares():
+    finished: list[int] = []
+
+    def slow_unless_first(n: int) -> int:
+        if n == 0:
+            raise ValueError("query 0 failed")
+        time.sleep(0.05)
+        finished.append(n)
+        return n
+
+    with pytest.raises(ValueError, match="query 0 failed"):
+        map_queries(slow_unless_first, range(4), 2)  # the caller takes 0 and 2; a pool thread 1 and 3
+    assert sorted(finished) == [1, 3]
 
 
 @pytest.mark.parametrize("setting", ["0", "-2", "two"])
