@@ -14,7 +14,7 @@ from rdflib import Graph
 
 from .answer import build_answer
 from .catalog_data import GraphCatalog, read_catalog
-from .eligibility import EligibilityPipeline, Step
+from .eligibility import EligibilityPipeline
 from .errors import BadRequest, InvalidPatient, Violation
 from .graph_loader import load_graph
 from .parallel import default_threads
@@ -68,8 +68,9 @@ class Reasoner:
         self.pipeline = EligibilityPipeline(self.backend, threads=self.threads)
         load_shapes("patient-shapes.ttl")
         self.compiled_shapes = CompiledPatientShapes(self.vocabulary)
-        if self.threads > 1:  # the weights only deal a stage over threads
-            self.pipeline.weights = self._measure_costs()
+        if self.threads > 1:  # the weights only deal a stage over threads; timed on the embedded store
+            with self.store.patient_graph([]) as empty:
+                self.pipeline.measure(empty)
         self.startup_seconds = time.perf_counter() - started
 
     @property
@@ -92,22 +93,6 @@ class Reasoner:
                 raise BadRequest(f"the body is not valid JSON: {exc}") from exc
         parsed = self.parser.parse(body, today=today)
         return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings), parsed.violations
-
-    def _measure_costs(self) -> list[list[float]]:
-        """The time of each derivation step on an empty patient graph (the best of 3 runs), where planning is
-        nearly all of a query's cost: the weights by which a stage's steps are dealt over threads (a query's
-        length was a worse guess: a mean of 22.0 ms a patient on 2 threads against 20.7)."""
-
-        def cost(step: Step) -> float:
-            times = []
-            for _ in range(3):
-                started = time.perf_counter()
-                self.pipeline.run_step(empty, step)
-                times.append(time.perf_counter() - started)
-            return min(times)
-
-        with self.store.patient_graph([]) as empty:
-            return [[cost(step) for step in stage] for stage in self.pipeline.stages]
 
     def _violations(self, prepared: PreparedPatient, parse_violations: list[Violation], scope) -> list[Violation]:
         if self.validator == "pyshacl":
