@@ -11,8 +11,6 @@ batch. Every query rewrite in the changelog was checked this way. Not part of th
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -23,10 +21,10 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from inputs import TODAY, vignettes  # noqa: E402  (benchmarks/inputs.py)
+
 from kg_service.service import Reasoner  # noqa: E402
 from kg_service.synthetic import CohortGenerator  # noqa: E402
-
-TODAY = dt.date(2026, 11, 25)
 
 
 def canonical(result) -> list:
@@ -60,13 +58,10 @@ def main() -> None:
     if not args.variant.is_file():
         parser.error(f"no file {args.variant}")
     original, variant = steps[args.step], args.variant.read_text(encoding="utf-8")
-    vignettes = [
-        json.loads(path.read_text(encoding="utf-8"))["patient"]
-        for path in sorted((ROOT / "tests" / "vignettes").glob("*.json"))
-    ]
+    cases = vignettes()
     synthetic = list(CohortGenerator(reasoner.graph, TODAY).cohort(args.synthetic, seed=1))
     for size in (int(s) for s in args.sizes.split(",")):
-        for label, patients in (("vignettes", vignettes), ("synthetic", synthetic)):
+        for label, patients in (("vignettes", cases), ("synthetic", synthetic)):
             differing, times_original, times_variant = 0, [], []
             for start in range(0, len(patients), size):
                 triples: list = []

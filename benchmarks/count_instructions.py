@@ -10,8 +10,6 @@ timings of run.py are the ones the targets are stated in). Needs valgrind; takes
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import re
 import shutil
 import subprocess
@@ -19,14 +17,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TODAY = dt.date(2026, 11, 25)
 
 
 def run_rounds(rounds: int) -> None:
     sys.path.insert(0, str(ROOT))
+    from inputs import TODAY, vignettes
+
     from kg_service.service import Reasoner
 
-    patients = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
+    patients = vignettes()
     reasoner = Reasoner(sparql_endpoint="", threads=1)
     reasoner.recommend(patients[0], today=TODAY)  # first-call costs (caches) belong to start-up
     for _ in range(rounds):

@@ -15,7 +15,6 @@ Not part of the test suite; numbers depend on the machine.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import io
 import json
 import resource
@@ -29,14 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from inputs import TODAY, vignettes  # noqa: E402  (benchmarks/inputs.py)
+
 from kg_service.eligibility import EligibilityPipeline  # noqa: E402
 from kg_service.graph_loader import load_graph  # noqa: E402
 from kg_service.rdflib_store import RdflibStore  # noqa: E402
 from kg_service.screening import screen  # noqa: E402
 from kg_service.service import Reasoner  # noqa: E402
 from kg_service.synthetic import CohortGenerator  # noqa: E402
-
-TODAY = dt.date(2026, 11, 25)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -203,10 +202,10 @@ def main() -> None:
     args = parser.parse_args()
     machine_speed("start")
     reasoner = bench_startup()
-    vignettes = [json.loads(p.read_text())["patient"] for p in sorted((ROOT / "tests" / "vignettes").glob("*.json"))]
-    bench_one_patient(reasoner, vignettes[:20])
+    cases = vignettes()
+    bench_one_patient(reasoner, cases[:20])
     bench_screening(load_graph(), [int(s) for s in args.sizes.split(",")], args.workers)
-    bench_api(vignettes[2], args.api_requests, args.api_seconds)
+    bench_api(cases[2], args.api_requests, args.api_seconds)
     machine_speed("end")
 
 
