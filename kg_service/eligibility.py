@@ -41,20 +41,27 @@ class Step:
 def schedule(steps: list[Step], uses: Callable[[str], list[str] | str]) -> list[list[Step]]:
     """The steps in stages: each step in the first stage after every step whose triples it reads (its
     "Uses:" header), so that a stage's steps read the same graph and may run at once. A step that uses all
-    earlier steps stands alone, after every earlier step and before every later one. The result is the same
-    as running the steps one by one in name order (tests/test_pipeline_stages.py checks the headers)."""
+    earlier steps (it reads a variable predicate) runs after every earlier CONSTRUCT, and no later CONSTRUCT
+    runs before it: it might read whatever they write (beside it is fine, since a stage's triples join the
+    graph after the stage). A SELECT writes nothing, so it waits only for the steps it uses. The result is
+    the same as running the steps one by one in name order (tests/test_pipeline_stages.py checks the
+    headers, and compares the two runs)."""
     stage_of: dict[str, int] = {}
-    floor = 0
+    floor = 0  # the first stage a CONSTRUCT may take: not before an earlier step that reads anything
     for position, step in enumerate(steps):
         used = uses(step.name)
         if used == query_catalog.ALL_EARLIER:
-            stage = max((stage_of[s.name] for s in steps[:position]), default=-1) + 1
-            floor = stage + 1
+            writers = [stage_of[s.name] for s in steps[:position] if s.is_construct]
+            stage = max(writers, default=-1) + 1
         else:
             unknown = [name for name in used if name not in stage_of]
             if unknown:
                 raise ValueError(f"{step.name} uses {', '.join(unknown)}: not an earlier step of the pipeline")
-            stage = max([floor] + [stage_of[name] + 1 for name in used])
+            stage = max([stage_of[name] + 1 for name in used], default=0)
+        if step.is_construct:
+            stage = max(stage, floor)
+        if used == query_catalog.ALL_EARLIER:
+            floor = max(floor, stage)
         stage_of[step.name] = stage
     stages: list[list[Step]] = [[] for _ in range(max(stage_of.values(), default=-1) + 1)]
     for step in steps:

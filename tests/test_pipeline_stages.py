@@ -185,20 +185,37 @@ def test_a_uses_list_cut_off_after_a_comma_is_refused():
         query_catalog.uses_in("# Uses: 10-a,\n#20-b.\nSELECT * WHERE { ?s ?p ?o }")
 
 
-def _steps(*names: str) -> list[Step]:
-    return [Step(name, "", True) for name in names]
+def _steps(*names: str, selects: tuple[str, ...] = ()) -> list[Step]:
+    return [Step(name, "", name not in selects) for name in names]
+
+
+def _names(stages: list[list[Step]]) -> list[list[str]]:
+    return [[step.name for step in stage] for stage in stages]
 
 
 def test_a_step_runs_in_the_stage_after_the_steps_it_uses():
     uses = {"10-a": [], "20-b": [], "30-c": ["10-a"], "40-d": ["30-c"], "50-e": []}
     stages = schedule(_steps(*uses), uses.__getitem__)
-    assert [[s.name for s in stage] for stage in stages] == [["10-a", "20-b", "50-e"], ["30-c"], ["40-d"]]
+    assert _names(stages) == [["10-a", "20-b", "50-e"], ["30-c"], ["40-d"]]
 
 
-def test_a_step_that_uses_all_earlier_steps_stands_alone_between_them_and_the_later_ones():
-    uses = {"10-a": [], "20-b": query_catalog.ALL_EARLIER, "30-c": [], "40-d": ["10-a"]}
+def test_a_step_that_reads_anything_runs_after_every_earlier_construct_and_no_later_one_runs_before_it():
+    uses = {"10-a": [], "15-b": ["10-a"], "20-c": query_catalog.ALL_EARLIER, "30-d": [], "40-e": ["10-a"]}
     stages = schedule(_steps(*uses), uses.__getitem__)
-    assert [[s.name for s in stage] for stage in stages] == [["10-a"], ["20-b"], ["30-c", "40-d"]]
+    # 30-d and 40-e run beside 20-c, not before it: their triples join the graph after the stage, as in name order
+    assert _names(stages) == [["10-a"], ["15-b"], ["20-c", "30-d", "40-e"]]
+
+
+def test_a_select_writes_nothing_so_it_waits_only_for_what_it_uses():
+    uses = {"10-a": [], "20-b": query_catalog.ALL_EARLIER, "30-c": ["20-b"], "80-s": ["10-a"], "90-t": []}
+    stages = schedule(_steps(*uses, selects=("80-s", "90-t")), uses.__getitem__)
+    assert _names(stages) == [["10-a", "90-t"], ["20-b", "80-s"], ["30-c"]]
+
+
+def test_a_select_before_a_step_that_reads_anything_does_not_hold_it_back():
+    uses = {"10-a": [], "20-s": ["10-a"], "30-b": query_catalog.ALL_EARLIER, "40-t": query_catalog.ALL_EARLIER}
+    stages = schedule(_steps(*uses, selects=("20-s", "40-t")), uses.__getitem__)
+    assert _names(stages) == [["10-a"], ["20-s", "30-b"], ["40-t"]]
 
 
 def test_a_use_of_a_later_or_unknown_step_is_refused_by_name():
@@ -210,10 +227,15 @@ def test_a_use_of_a_later_or_unknown_step_is_refused_by_name():
 def test_no_stage_holds_a_step_and_one_it_uses(reasoner):
     stage_of = {step.name: n for n, stage in enumerate(reasoner.pipeline.stages) for step in stage}
     assert sorted(stage_of) == STEPS
+    writes = {step.name for step in reasoner.pipeline.steps if step.is_construct}
     for step in STEPS:
         declared = query_catalog.uses(f"eligibility/{step}")
-        used = STEPS[: STEPS.index(step)] if declared == query_catalog.ALL_EARLIER else declared
-        assert all(stage_of[other] < stage_of[step] for other in used)
+        if declared == query_catalog.ALL_EARLIER:
+            before, after = STEPS[: STEPS.index(step)], STEPS[STEPS.index(step) + 1 :]
+            assert all(stage_of[other] < stage_of[step] for other in before if other in writes)
+            assert all(stage_of[other] >= stage_of[step] for other in after if other in writes)
+        else:
+            assert all(stage_of[other] < stage_of[step] for other in declared)
     assert any(len(stage) > 2 for stage in reasoner.pipeline.stages)  # the point of it: steps run at once
 
 
