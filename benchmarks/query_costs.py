@@ -97,9 +97,8 @@ def export(path: Path) -> None:
         "steps": [[step.name, step.text, step.is_construct] for step in reasoner.pipeline.steps],
     }
     path.write_text(json.dumps(bundle), encoding="utf-8")
-    print(
-        f"{path}: {len(bundle['patients'])} patients, {len(bundle['shapes'])} shape queries, {len(bundle['steps'])} steps"
-    )
+    counts = {key: len(bundle[key]) for key in ("patients", "shapes", "steps")}
+    print(f"{path}: {counts['patients']} patients, {counts['shapes']} shape queries, {counts['steps']} steps")
 
 
 def run_bundle(path: Path, rounds: int) -> None:
