@@ -47,6 +47,16 @@ def _refuse_invalid_iris(graph: Graph) -> None:
                     raise BadRequest(f"the body contains an invalid IRI {str(term)!r}: {exc}") from exc
 
 
+def _ill_typed_as_strings(graph: Graph) -> None:
+    """A literal whose text is not of its datatype ("2026-13-45"^^xsd:date) becomes a plain string, as the same
+    text in a JSON document does: the shapes' sh:datatype then names it in both engines (Oxigraph's DATATYPE()
+    still says xsd:date for it, and pySHACL failed on comparing it, a 500)."""
+    for subject, predicate, value in list(graph):
+        if isinstance(value, Literal) and value.ill_typed:
+            graph.remove((subject, predicate, value))
+            graph.add((subject, predicate, Literal(str(value))))
+
+
 def parse_rdf_patient(
     text: str, rdf_format: str, vocab: Vocabulary, today: dt.date | None = None
 ) -> tuple[Graph, str, list[Violation]]:
@@ -64,6 +74,7 @@ def parse_rdf_patient(
     except Exception as exc:  # rdflib raises many parser-specific types
         raise BadRequest(f"the body is not valid {rdf_format}: {exc}") from exc
     _refuse_invalid_iris(graph)
+    _ill_typed_as_strings(graph)
     patients = list(graph.subjects(RDF.type, MBC.Patient))
     if len(patients) != 1:
         return (

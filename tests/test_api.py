@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kg_service import api
+from kg_service.service import Reasoner
 
 from .conftest import ROOT
 
@@ -124,6 +125,29 @@ def test_patient_as_turtle(client):
     assert response.status_code == 200, response.json()
     statuses = {o["regimen"]["label"]: o["status"] for o in response.json()["options"]}
     assert statuses["Elacestrant"] == "recommended"
+
+
+ILL_TYPED_DATE = (
+    (ROOT / "examples" / "patient-esr1-after-cdk46.ttl")
+    .read_text()
+    .replace('mbc:metastaticDiagnosisDate "2025-02-10"^^xsd:date', 'mbc:metastaticDiagnosisDate "2026-13-45"^^xsd:date')
+)
+
+
+def test_an_ill_typed_rdf_date_is_a_violation_naming_it_not_a_500(client):
+    assert "2026-13-45" in ILL_TYPED_DATE
+    response = client.post("/v1/recommendations", content=ILL_TYPED_DATE, headers={"content-type": "text/turtle"})
+    assert response.status_code == 422, response.json()
+    messages = [v["message"] for v in response.json()["violations"] if v["field"].endswith("metastatic_diagnosis_date")]
+    assert any(m.startswith("must be a valid date") and "2026-13-45" in m for m in messages), messages
+
+
+def test_both_validators_judge_an_ill_typed_rdf_date_alike(reasoner):
+    # pySHACL failed comparing the ill-typed literal (a TypeError); Oxigraph did not see it as ill-typed
+    reference = Reasoner(graph=reasoner.graph, sparql_endpoint="", validator="pyshacl", threads=1)
+    compiled = reasoner.validate(ILL_TYPED_DATE, "text/turtle")
+    assert not compiled["valid"]
+    assert reference.validate(ILL_TYPED_DATE, "text/turtle")["violations"] == compiled["violations"]
 
 
 def test_openapi_and_health(client):
