@@ -47,14 +47,22 @@ def _refuse_invalid_iris(graph: Graph) -> None:
                     raise BadRequest(f"the body contains an invalid IRI {str(term)!r}: {exc}") from exc
 
 
-def _ill_typed_as_strings(graph: Graph) -> None:
-    """A literal whose text is not of its datatype ("2026-13-45"^^xsd:date) becomes a plain string, as the same
-    text in a JSON document does: the shapes' sh:datatype then names it in both engines (Oxigraph's DATATYPE()
-    still says xsd:date for it, and pySHACL failed on comparing it, a 500)."""
+def _ill_typed_as_strings(graph: Graph) -> list[Violation]:
+    """A violation for each literal whose text is not of its datatype ("2026-13-45"^^xsd:date, "p1"^^xsd:integer),
+    and the literal made a plain string, as the same text in a JSON document is: the shapes then judge a value
+    both engines can compare (Oxigraph's DATATYPE() still said xsd:date for it, and pySHACL failed on comparing
+    it, a 500). The violation is needed as well: as a string, it would pass a shape that asks for a string."""
+    violations = []
     for subject, predicate, value in list(graph):
         if isinstance(value, Literal) and value.ill_typed:
             graph.remove((subject, predicate, value))
             graph.add((subject, predicate, Literal(str(value))))
+            local = str(predicate).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            datatype = graph.namespace_manager.normalizeUri(value.datatype)
+            violations.append(
+                Violation(f"{subject}.{local}", f"is not a valid {datatype} literal (got {str(value)!r})")
+            )
+    return violations
 
 
 def parse_rdf_patient(
@@ -74,13 +82,14 @@ def parse_rdf_patient(
     except Exception as exc:  # rdflib raises many parser-specific types
         raise BadRequest(f"the body is not valid {rdf_format}: {exc}") from exc
     _refuse_invalid_iris(graph)
-    _ill_typed_as_strings(graph)
+    ill_typed = _ill_typed_as_strings(graph)
     patients = list(graph.subjects(RDF.type, MBC.Patient))
     if len(patients) != 1:
         return (
             graph,
             "",
-            [Violation("(document)", f"the RDF must describe exactly one mbc:Patient (found {len(patients)})")],
+            [Violation("(document)", f"the RDF must describe exactly one mbc:Patient (found {len(patients)})")]
+            + ill_typed,
         )
     patient = patients[0]
     reference = Literal(today, datatype=XSD.date)
@@ -94,4 +103,4 @@ def parse_rdf_patient(
     diagnosis = graph.value(patient, MBC.metastaticDiagnosisDate)
     if isinstance(diagnosis, Literal) and isinstance(diagnosis.toPython(), dt.date):
         add_windows(graph, patient, diagnosis.toPython(), vocab.windows)
-    return graph, str(graph.value(patient, MBC.patientId) or ""), []
+    return graph, str(graph.value(patient, MBC.patientId) or ""), ill_typed

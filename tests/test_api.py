@@ -142,6 +142,17 @@ def test_an_ill_typed_rdf_date_is_a_violation_naming_it_not_a_500(client):
     assert any(m.startswith("must be a valid date") and "2026-13-45" in m for m in messages), messages
 
 
+def test_an_ill_typed_literal_is_refused_even_where_a_string_would_do(reasoner):
+    # as a plain string it would pass the shape of mbc:variant (text); its datatype says it is an integer
+    turtle = (ROOT / "examples" / "patient-esr1-after-cdk46.ttl").read_text()
+    bad = turtle.replace('mbc:variant "p.Y537S"', 'mbc:variant "p.Y537S"^^xsd:integer', 1)
+    assert bad != turtle
+    verdict = reasoner.validate(bad, "text/turtle")
+    assert not verdict["valid"]
+    assert [v["message"] for v in verdict["violations"]] == ["is not a valid xsd:integer literal (got 'p.Y537S')"]
+    assert verdict["violations"][0]["field"].endswith(".variant")
+
+
 def test_both_validators_judge_an_ill_typed_rdf_date_alike(reasoner):
     # pySHACL failed comparing the ill-typed literal (a TypeError); Oxigraph did not see it as ill-typed
     reference = Reasoner(graph=reasoner.graph, sparql_endpoint="", validator="pyshacl", threads=1)
