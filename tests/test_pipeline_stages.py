@@ -124,7 +124,7 @@ def test_the_declared_uses_are_the_earlier_steps_the_query_reads(step):
 @pytest.mark.parametrize("step", STEPS)
 def test_no_step_reads_what_a_later_step_writes(step):
     if reads_anything(step):
-        pytest.skip("it reads a variable predicate, so it runs alone: after every earlier step, before every later")
+        pytest.skip("it reads a variable predicate: it runs after every earlier CONSTRUCT, and no later one before it")
     later = STEPS[STEPS.index(step) + 1 :]
     assert [other for other in later if reads_from(step, other)] == []
 

@@ -57,3 +57,24 @@ def test_batch_validation_keeps_patients_apart(reasoner):
     (violations,) = found.values()
     assert [v.field for v in violations] == ["er"]
     assert isinstance(reasoner.store, OxigraphStore)
+
+
+def test_a_pattern_with_a_line_break_or_a_quote_compiles_to_valid_sparql():
+    import pyoxigraph as ox
+
+    shapes = Graph().parse(
+        data=r"""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <https://example.org/> .
+        ex:S a sh:NodeShape ; sh:targetClass ex:C ;
+            sh:property [ sh:path ex:p ; sh:pattern "^a\n\"b\"$" ; sh:message "m" ] .
+    """,
+        format="turtle",
+    )
+    store = ox.Store()
+    store.load(
+        b"""<https://example.org/good> a <https://example.org/C> ; <https://example.org/p> "a\\n\\"b\\"" .
+        <https://example.org/bad> a <https://example.org/C> ; <https://example.org/p> "a b" .""",
+        format=ox.RdfFormat.TURTLE,
+    )
+    flagged = {str(row["this"].value) for _, query in compile_shapes(shapes) for row in store.query(query)}
+    assert flagged == {"https://example.org/bad"}
