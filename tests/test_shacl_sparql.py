@@ -78,3 +78,47 @@ def test_a_pattern_with_a_line_break_or_a_quote_compiles_to_valid_sparql():
     )
     flagged = {str(row["this"].value) for _, query in compile_shapes(shapes) for row in store.query(query)}
     assert flagged == {"https://example.org/bad"}
+
+
+MULTI_VALUED = """
+@prefix mbc: <https://w3id.org/mbc-kg/ontology#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<urn:p> a mbc:Patient ; mbc:patientId "p1", "p 2" ; mbc:sex mbc:Female, mbc:Foo, "female" ;
+  mbc:stage mbc:StageMetastatic, mbc:StageEarly ; mbc:erStatus mbc:ReceptorPositive ;
+  mbc:metastaticDiagnosisDate "2025-01-01"^^xsd:date, "1800-01-01"^^xsd:date ;
+  mbc:referenceDate "2026-01-01"^^xsd:date ;
+  mbc:hasHER2Result [ a mbc:HER2Result ; mbc:ihcScore mbc:IHC1Plus, mbc:IHC0 ; mbc:membraneStaining true ] ;
+  mbc:hasBiomarkerResult [ a mbc:BiomarkerResult ; mbc:onGene [ ] ; mbc:testResult mbc:Detected ] ;
+  mbc:hasTherapyLine [ a mbc:TherapyLine ; mbc:setting mbc:MetastaticSetting ; mbc:lineNumber 1 ;
+                       mbc:includesDrug "letrozole", mbc:X ] .
+"""
+
+
+def test_same_results_as_pyshacl_on_an_rdf_patient_with_several_values_per_property():
+    """JSON documents give one value per property; RDF may give several (and wrong kinds of value)."""
+    import pyoxigraph as ox
+
+    from kg_service.shacl import SH, load_shapes, validation_results
+    from kg_service.store import from_ox, to_ox
+
+    shapes = load_shapes("patient-shapes.ttl")
+    data = Graph().parse(data=MULTI_VALUED, format="turtle")
+    store = ox.Store()
+    store.extend(ox.Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in data)
+
+    def shown(value) -> str | None:  # a plain literal and an xsd:string one are the same term in RDF 1.1
+        return None if value is None else str(value) if value.__class__.__name__ == "Literal" else value.n3()
+
+    compiled = set()
+    for checks, query in compile_shapes(shapes):
+        by_key = {check.key: check for check in checks}
+        for row in store.query(query):
+            check = by_key[row["check"].value]
+            compiled.add((check.shape, from_ox(row["this"]), shown(from_ox(row["value"]))))
+    conforms, report = validation_results(data, shapes)
+    reference = {
+        (report.value(r, SH.sourceShape), report.value(r, SH.focusNode), shown(report.value(r, SH.value)))
+        for r in report.subjects(SH.resultSeverity, None)
+    }
+    assert not conforms
+    assert len(reference) > 10
+    assert compiled == reference
