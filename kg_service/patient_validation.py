@@ -91,8 +91,8 @@ class CompiledPatientShapes:
 
     def __init__(self, vocab: Vocabulary):
         self.shapes = load_shapes(PATIENT_SHAPES)
-        self.queries = [({c.key: c for c in checks}, query) for checks, query in compile_shapes(self.shapes)]
-        self.texts = [query for _, query in self.queries]
+        compiled = compile_shapes(self.shapes)
+        self.checks, self.texts = compiled.checks, compiled.queries
         self.vocab = vocab
 
     def validate(self, scope: PatientScope, threads: int = 1) -> dict[URIRef, list[Violation]]:
@@ -110,10 +110,10 @@ class CompiledPatientShapes:
             fields[row["node"]] = str(row["field"])
             owner[row["node"]] = row["patient"] if row["patient"] is not None else row["node"]
         found: dict[URIRef, set[Violation]] = {}
-        for (by_key, _), rows in zip(self.queries, results, strict=True):
+        for rows in results:
             for row in rows:
                 focus = row["this"]
-                check = by_key[str(row["check"])]
+                check = self.checks[str(row["check"])]
                 violation = _violation(
                     self.shapes,
                     self.vocab,

@@ -76,7 +76,7 @@ def test_a_pattern_with_a_line_break_or_a_quote_compiles_to_valid_sparql():
         <https://example.org/bad> a <https://example.org/C> ; <https://example.org/p> "a b" .""",
         format=ox.RdfFormat.TURTLE,
     )
-    flagged = {str(row["this"].value) for _, query in compile_shapes(shapes) for row in store.query(query)}
+    flagged = {str(row["this"].value) for query in compile_shapes(shapes).queries for row in store.query(query)}
     assert flagged == {"https://example.org/bad"}
 
 
@@ -109,10 +109,10 @@ def test_same_results_as_pyshacl_on_an_rdf_patient_with_several_values_per_prope
         return None if value is None else str(value) if value.__class__.__name__ == "Literal" else value.n3()
 
     compiled = set()
-    for checks, query in compile_shapes(shapes):
-        by_key = {check.key: check for check in checks}
+    found = compile_shapes(shapes)
+    for query in found.queries:
         for row in store.query(query):
-            check = by_key[row["check"].value]
+            check = found.checks[row["check"].value]
             compiled.add((check.shape, from_ox(row["this"]), shown(from_ox(row["value"]))))
     conforms, report = validation_results(data, shapes)
     reference = {
