@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from inputs import TODAY, vignettes  # noqa: E402  (benchmarks/inputs.py)
 
+from kg_service.cohort.synthetic import CohortGenerator  # noqa: E402
 from kg_service.service import Reasoner  # noqa: E402
-from kg_service.synthetic import CohortGenerator  # noqa: E402
 
 
 def canonical(result) -> list:

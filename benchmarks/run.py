@@ -30,12 +30,12 @@ sys.path.insert(0, str(ROOT))
 
 from inputs import TODAY, vignettes  # noqa: E402  (benchmarks/inputs.py)
 
-from kg_service.eligibility import EligibilityPipeline  # noqa: E402
-from kg_service.graph_loader import load_graph  # noqa: E402
-from kg_service.rdflib_store import RdflibStore  # noqa: E402
-from kg_service.screening import screen  # noqa: E402
+from kg_service.cohort.screening import screen  # noqa: E402
+from kg_service.cohort.synthetic import CohortGenerator  # noqa: E402
+from kg_service.graph.loader import load_graph  # noqa: E402
+from kg_service.reasoning.pipeline import EligibilityPipeline  # noqa: E402
 from kg_service.service import Reasoner  # noqa: E402
-from kg_service.synthetic import CohortGenerator  # noqa: E402
+from kg_service.store.rdflib_store import RdflibStore  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from .errors import BadRequest, InvalidPatient
+from kg_service.core.errors import BadRequest, InvalidPatient
 
 STATUS_MARK = {
     "recommended": "RECOMMENDED",
@@ -32,8 +32,8 @@ def _read_patient(path: str) -> tuple[bytes, str]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .graph_checks import check_graph
-    from .graph_loader import load_graph
+    from kg_service.graph.checks import check_graph
+    from kg_service.graph.loader import load_graph
 
     graph = load_graph()
     report = check_graph(graph, reasoner=not args.no_reasoner)
@@ -50,7 +50,7 @@ def _print_invalid(exc: InvalidPatient) -> None:
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from .service import Reasoner
+    from kg_service.service import Reasoner
 
     reasoner = Reasoner()
     body, content_type = _read_patient(args.patient)
@@ -109,7 +109,7 @@ def print_table(answer: dict, verbose: bool = False) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .service import Reasoner
+    from kg_service.service import Reasoner
 
     reasoner = Reasoner()
     body, content_type = _read_patient(args.patient)
@@ -132,8 +132,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .graph_export import FORMAT_NAMES, Exporter
-    from .graph_loader import load_graph
+    from kg_service.graph.export import FORMAT_NAMES, Exporter
+    from kg_service.graph.loader import load_graph
 
     media_type = FORMAT_NAMES.get(args.format.lower())
     if media_type is None:
@@ -149,10 +149,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from . import query_catalog
-    from .graph_loader import load_graph
-    from .query_runner import UnknownParameter, run_oxigraph
-    from .store import OxigraphStore
+    from kg_service.graph import queries as query_catalog
+    from kg_service.graph.loader import load_graph
+    from kg_service.graph.query_runner import UnknownParameter, run_oxigraph
+    from kg_service.store.oxigraph import OxigraphStore
 
     if args.list or not args.name:
         for name in query_catalog.names():
@@ -196,8 +196,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from .graph_loader import load_graph
-    from .remote_store import KG_GRAPH, RemoteError, RemoteStore
+    from kg_service.graph.loader import load_graph
+    from kg_service.store.remote import KG_GRAPH, RemoteError, RemoteStore
 
     remote = RemoteStore(args.endpoint)
     try:
@@ -210,7 +210,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from .screening import screen
+    from kg_service.cohort.screening import screen
 
     source = sys.stdin if args.patients == "-" else open(args.patients, encoding="utf-8")  # noqa: SIM115
     total = None
@@ -241,8 +241,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    from .graph_loader import load_graph
-    from .synthetic import CohortGenerator
+    from kg_service.cohort.synthetic import CohortGenerator
+    from kg_service.graph.loader import load_graph
 
     today = dt.date.fromisoformat(args.today) if args.today else dt.datetime.now(dt.UTC).date()
     generator = CohortGenerator(load_graph(), today)

@@ -12,19 +12,19 @@ from typing import Any
 
 from rdflib import Graph
 
-from .answer import build_answer
-from .catalog_data import GraphCatalog, read_catalog
-from .eligibility import EligibilityPipeline
-from .errors import BadRequest, InvalidPatient, Violation
-from .graph_loader import load_graph
-from .parallel import default_threads
-from .patient_json import PatientParser, Triples
-from .patient_rdf import parse_rdf_patient
-from .patient_validation import CompiledPatientShapes, validate_patient
-from .remote_store import RemoteStore
-from .shacl import load_shapes
-from .store import OxigraphStore
-from .vocabulary import Vocabulary, read_vocabulary
+from kg_service.core.errors import BadRequest, InvalidPatient, Violation
+from kg_service.core.parallel import default_threads
+from kg_service.graph.catalog import GraphCatalog, read_catalog
+from kg_service.graph.loader import load_graph
+from kg_service.graph.shapes import load_shapes
+from kg_service.graph.vocabulary import Vocabulary, read_vocabulary
+from kg_service.patient.json_document import PatientParser, Triples
+from kg_service.patient.rdf_document import parse_rdf_patient
+from kg_service.patient.validation import CompiledPatientShapes, validate_patient
+from kg_service.reasoning.answer import build_answer
+from kg_service.reasoning.pipeline import EligibilityPipeline
+from kg_service.store.oxigraph import OxigraphStore
+from kg_service.store.remote import RemoteStore
 
 JSON_TYPES = {"application/json", "text/json"}
 RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt"}

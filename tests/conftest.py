@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kg_service.graph_loader import load_graph
+from kg_service.graph.loader import load_graph
 from kg_service.service import Reasoner
 
 TESTS = Path(__file__).resolve().parent

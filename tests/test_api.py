@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kg_service import api
+from kg_service.http import state
+from kg_service.http.responses import MAX_BODY_BYTES
 from kg_service.service import Reasoner
 
 from .conftest import ROOT
@@ -17,13 +19,13 @@ EXAMPLE = json.loads((ROOT / "examples" / "patient-esr1-after-cdk46.json").read_
 
 @pytest.fixture(scope="module")
 def client(reasoner):
-    original = api.get_reasoner
-    api.get_reasoner = lambda: reasoner  # reuse the session's prepared reasoner
+    original = state.get_reasoner
+    state.get_reasoner = lambda: reasoner  # reuse the session's prepared reasoner
     try:
         with TestClient(api.app, raise_server_exceptions=False) as test_client:
             yield test_client
     finally:
-        api.get_reasoner = original
+        state.get_reasoner = original
 
 
 def test_recommendations_answer_has_the_contract_fields(client):
@@ -114,7 +116,7 @@ def test_unsupported_media_type_is_415(client):
 
 def test_body_limit_is_413(client):
     response = client.post(
-        "/v1/recommendations", content=b" " * (api.MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}
+        "/v1/recommendations", content=b" " * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
 

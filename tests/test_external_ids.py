@@ -9,7 +9,7 @@ import pytest
 from rdflib import RDF, Literal, URIRef
 from rdflib.namespace import SKOS
 
-from kg_service.namespaces import MBC
+from kg_service.core.namespaces import MBC
 
 from .conftest import ROOT
 

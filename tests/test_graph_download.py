@@ -10,6 +10,7 @@ from rdflib.compare import isomorphic
 
 from kg_service import api
 from kg_service.cli import main as cli_main
+from kg_service.http import state
 
 FORMATS = {
     "text/turtle": "turtle",
@@ -21,17 +22,17 @@ FORMATS = {
 
 @pytest.fixture(scope="module")
 def client(reasoner):
-    original = api.get_reasoner
-    api.get_reasoner = lambda: reasoner
-    api.get_exporter.cache_clear()
-    api.get_catalog.cache_clear()
+    original = state.get_reasoner
+    state.get_reasoner = lambda: reasoner
+    state.get_exporter.cache_clear()
+    state.get_catalog.cache_clear()
     try:
         with TestClient(api.app) as test_client:
             yield test_client
     finally:
-        api.get_reasoner = original
-        api.get_exporter.cache_clear()
-        api.get_catalog.cache_clear()
+        state.get_reasoner = original
+        state.get_exporter.cache_clear()
+        state.get_catalog.cache_clear()
 
 
 @pytest.mark.parametrize("which", ["graph", "ontology"])

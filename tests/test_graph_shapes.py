@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rdflib import RDF, Graph, URIRef
 
-from kg_service.namespaces import MBC, SHAPES
-from kg_service.shacl import SH, load_shapes, validation_results
+from kg_service.core.namespaces import MBC, SHAPES
+from kg_service.graph.shapes import SH, load_shapes, validation_results
 
 from .conftest import ROOT, TESTS
 

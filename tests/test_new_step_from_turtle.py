@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg_service.graph_checks import check_graph
-from kg_service.graph_loader import load_graph
+from kg_service.graph.checks import check_graph
+from kg_service.graph.loader import load_graph
 from kg_service.service import Reasoner
 
 from .conftest import TESTS, TODAY

@@ -8,10 +8,10 @@ import shutil
 import pytest
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 
-from kg_service import query_catalog
-from kg_service.graph_checks import run_sparql_checks
-from kg_service.namespaces import MBC
-from kg_service.owl_reasoning import classify
+from kg_service.core.namespaces import MBC
+from kg_service.graph import queries as query_catalog
+from kg_service.graph.checks import run_sparql_checks
+from kg_service.graph.owl import classify
 
 needs_java = pytest.mark.skipif(shutil.which("java") is None, reason="HermiT needs a Java runtime")
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from kg_service.parallel import deal, default_threads, map_queries
+from kg_service.core.parallel import deal, default_threads, map_queries
 from kg_service.service import Reasoner
 
 from .conftest import ROOT, TODAY

@@ -9,7 +9,7 @@ import re
 import pytest
 from rdflib import RDF, RDFS, Graph, URIRef
 
-from kg_service.namespaces import MBC
+from kg_service.core.namespaces import MBC
 
 from .conftest import ROOT
 

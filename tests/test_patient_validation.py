@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from kg_service.errors import InvalidPatient
-from kg_service.shacl import SH, load_shapes
+from kg_service.core.errors import InvalidPatient
+from kg_service.graph.shapes import SH, load_shapes
 
 from .conftest import TODAY
 

@@ -22,9 +22,9 @@ from rdflib.plugins.sparql.algebra import (
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from kg_service import query_catalog
-from kg_service.eligibility import Derivation, EligibilityPipeline, Step, schedule
-from kg_service.synthetic import CohortGenerator
+from kg_service.cohort.synthetic import CohortGenerator
+from kg_service.graph import queries as query_catalog
+from kg_service.reasoning.pipeline import Derivation, EligibilityPipeline, Step, schedule
 
 from .conftest import ROOT, TODAY, load_json
 

@@ -12,9 +12,9 @@ import pytest
 from rdflib import XSD, Literal
 from rdflib.query import Result
 
-from kg_service import query_catalog
 from kg_service.cli import main as cli_main
-from kg_service.query_runner import UnknownParameter, run_oxigraph, run_rdflib
+from kg_service.graph import queries as query_catalog
+from kg_service.graph.query_runner import UnknownParameter, run_oxigraph, run_rdflib
 
 CATALOG = query_catalog.names("catalog")
 PARAMS = {

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from kg_service.eligibility import EligibilityPipeline
-from kg_service.rdflib_store import RdflibStore
+from kg_service.reasoning.pipeline import EligibilityPipeline
 from kg_service.service import Reasoner
+from kg_service.store.rdflib_store import RdflibStore
 
 from .conftest import load_json
 from .test_vignettes import VIGNETTES

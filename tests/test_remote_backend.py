@@ -16,9 +16,9 @@ import time
 import httpx
 import pytest
 
-from kg_service.errors import InvalidPatient
-from kg_service.remote_store import RemoteStore
+from kg_service.core.errors import InvalidPatient
 from kg_service.service import Reasoner
+from kg_service.store.remote import RemoteStore
 
 from .conftest import TODAY, load_json
 from .test_patient_validation import CASES

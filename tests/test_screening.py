@@ -8,8 +8,8 @@ import io
 import json
 
 from kg_service.cli import main as cli_main
-from kg_service.screening import screen
-from kg_service.synthetic import CohortGenerator
+from kg_service.cohort.screening import screen
+from kg_service.cohort.synthetic import CohortGenerator
 
 from .conftest import ROOT, TODAY
 

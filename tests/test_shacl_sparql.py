@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from rdflib import Graph
 
-from kg_service.shacl_sparql import UnsupportedShape, compile_shapes
-from kg_service.store import OxigraphStore
+from kg_service.patient.shacl_compiler import UnsupportedShape, compile_shapes
+from kg_service.store.oxigraph import OxigraphStore
 
 from .conftest import TODAY
 from .test_patient_validation import CASES, VALID
@@ -17,7 +17,7 @@ def both_engines(reasoner, document):
     prepared, parse_violations = reasoner.parse(document, today=TODAY)
     with reasoner.store.patient_graph(prepared.graph) as scope:
         compiled = [v for items in reasoner.compiled_shapes.validate(scope).values() for v in items]
-    from kg_service.patient_validation import validate_patient
+    from kg_service.patient.validation import validate_patient
 
     reference = validate_patient(prepared.graph, reasoner.vocabulary)
     key = lambda v: (v.field, v.message)  # noqa: E731
@@ -97,8 +97,8 @@ def test_same_results_as_pyshacl_on_an_rdf_patient_with_several_values_per_prope
     """JSON documents give one value per property; RDF may give several (and wrong kinds of value)."""
     import pyoxigraph as ox
 
-    from kg_service.shacl import SH, load_shapes, validation_results
-    from kg_service.store import from_ox, to_ox
+    from kg_service.graph.shapes import SH, load_shapes, validation_results
+    from kg_service.store.oxigraph import from_ox, to_ox
 
     shapes = load_shapes("patient-shapes.ttl")
     data = Graph().parse(data=MULTI_VALUED, format="turtle")

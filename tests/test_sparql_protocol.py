@@ -15,6 +15,7 @@ from rdflib.query import Result
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from kg_service import api
+from kg_service.http import state
 
 from .live_server import LiveServer
 
@@ -30,10 +31,10 @@ RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 def server(monkeypatch_module):
     monkeypatch_module.setenv("MBC_KG_SPARQL_TIMEOUT", "2")
     monkeypatch_module.setenv("MBC_KG_SPARQL_MAX_ROWS", "500")
-    api.get_sparql_workers.cache_clear()
+    state.get_sparql_workers.cache_clear()
     with LiveServer(api.app) as live:
         yield live
-    api.get_sparql_workers.cache_clear()
+    state.get_sparql_workers.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from kg_service.service import Reasoner
-from kg_service.store import OxigraphStore
+from kg_service.store.oxigraph import OxigraphStore
 
 from .conftest import ROOT, TODAY
 

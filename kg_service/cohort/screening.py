@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 from rdflib import RDF
 
-from .answer import build_answer
-from .eligibility import Derivation
-from .errors import BadRequest, Violation
-from .namespaces import MBC
+from kg_service.core.errors import BadRequest, Violation
+from kg_service.core.namespaces import MBC
+from kg_service.reasoning.answer import build_answer
+from kg_service.reasoning.pipeline import Derivation
 
 CSV_FIELDS = ["line", "patient_id", "status", "step", "regimen", "drugs", "missing", "reasons"]
 
@@ -134,7 +134,7 @@ _WORKER = None
 def _init_worker(threads: int | None) -> None:
     """threads: 1 in a pool of worker processes (the processes share the cores), else the default."""
     global _WORKER
-    from .service import Reasoner
+    from kg_service.service import Reasoner
 
     _WORKER = Reasoner(threads=threads)
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from rdflib import Graph
 
-from . import query_catalog
+from kg_service.graph import queries as query_catalog
 
 HER2 = [
     {"ihc": "0"},

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from rdflib import Graph, URIRef
 
-from . import query_catalog
+from kg_service.graph import queries as query_catalog
 
 
 @dataclass

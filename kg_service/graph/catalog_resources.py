@@ -8,8 +8,8 @@ from functools import cached_property
 
 from rdflib import Literal
 
-from .query_runner import run_oxigraph
-from .store import OxigraphStore
+from kg_service.graph.query_runner import run_oxigraph
+from kg_service.store.oxigraph import OxigraphStore
 
 
 def _value(term):

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from rdflib import Graph
 
-from . import query_catalog
-from .owl_reasoning import classify
-from .shacl import load_shapes, shacl_messages
+from kg_service.graph import queries as query_catalog
+from kg_service.graph.owl import classify
+from kg_service.graph.shapes import load_shapes, shacl_messages
 
 
 @dataclass

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from rdflib import Graph
 
-from .resources import data_dir
+from kg_service.core.resources import data_dir
 
 MEDIA_TYPES = {
     "text/turtle": ("turtle", "ttl"),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from . import query_catalog
-from .resources import data_dir
+from kg_service.core.resources import data_dir
+from kg_service.graph import queries as query_catalog
 
 
 def ontology_files(ontology_dir: Path | None = None) -> list[Path]:

@@ -6,7 +6,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from .resources import data_dir
+from kg_service.core.resources import data_dir
 
 
 def queries_dir() -> Path:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef, Variable
 
-from . import query_catalog
-from .namespaces import PREFIXES
-from .store import OxigraphStore, from_ox, to_ox
+from kg_service.core.namespaces import PREFIXES
+from kg_service.graph import queries as query_catalog
+from kg_service.store.oxigraph import OxigraphStore, from_ox, to_ox
 
 
 class UnknownParameter(ValueError):

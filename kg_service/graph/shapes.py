@@ -7,7 +7,7 @@ from functools import cache
 from pyshacl import validate
 from rdflib import Graph, Namespace, URIRef
 
-from .resources import data_dir
+from kg_service.core.resources import data_dir
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 

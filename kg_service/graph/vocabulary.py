@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from rdflib import Graph, URIRef
 
-from . import query_catalog
-from .namespaces import MBC
+from kg_service.core.namespaces import MBC
+from kg_service.graph import queries as query_catalog
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from .negotiation import choose
-from .sparql_guard import RefusedQuery, check_query, query_form
-from .sparql_workers import GRAPH_FORMATS, SELECT_FORMATS, Outcome, SparqlWorkers
+from kg_service.http.negotiation import choose
+from kg_service.http.sparql_guard import RefusedQuery, check_query, query_form
+from kg_service.http.sparql_workers import GRAPH_FORMATS, SELECT_FORMATS, Outcome, SparqlWorkers
 
 SELECT_OFFER = list(SELECT_FORMATS)
 GRAPH_OFFER = list(GRAPH_FORMATS)

@@ -43,7 +43,7 @@ def _tsv_term(term) -> str:
 def _serialize_select(variables, rows, fmt: str) -> bytes:
     from rdflib.query import Result
 
-    from .store import from_ox
+    from kg_service.store.oxigraph import from_ox
 
     names = [v.value for v in variables]
     if fmt == "tsv":

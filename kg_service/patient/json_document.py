@@ -17,9 +17,9 @@ from typing import Any
 from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .errors import Violation
-from .namespaces import MBC, MBCK, PATIENT
-from .vocabulary import VALUE_SETS, Vocabulary
+from kg_service.core.errors import Violation
+from kg_service.core.namespaces import MBC, MBCK, PATIENT
+from kg_service.graph.vocabulary import VALUE_SETS, Vocabulary
 
 KNOWN_FIELDS = {
     "id",
@@ -36,6 +36,14 @@ KNOWN_FIELDS = {
 HER2_FIELDS = {"ihc", "ish", "membrane_staining"}
 BIOMARKER_FIELDS = {"gene", "result", "variant", "origin", "specimen", "date"}
 THERAPY_FIELDS = {"setting", "line", "drugs", "start_date", "end_date", "outcome"}
+# Where each object of the document sits and the class its node gets in the patient graph (the patient
+# shapes target these classes; the OpenAPI schema reads each field's allowed values from them).
+DOCUMENT_OBJECTS = {
+    "": MBC.Patient,
+    "her2": MBC.HER2Result,
+    "biomarkers[]": MBC.BiomarkerResult,
+    "therapies[]": MBC.TherapyLine,
+}
 GENE_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 
 

@@ -12,11 +12,11 @@ import json
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
-from .errors import BadRequest, Violation
-from .namespaces import MBC
-from .patient_json import add_windows
-from .store import to_ox
-from .vocabulary import Vocabulary
+from kg_service.core.errors import BadRequest, Violation
+from kg_service.core.namespaces import MBC
+from kg_service.graph.vocabulary import Vocabulary
+from kg_service.patient.json_document import add_windows
+from kg_service.store.oxigraph import to_ox
 
 BASE = "https://w3id.org/mbc-kg/input/"  # hierarchical, as the Turtle parser requires
 DATE_PROPERTIES = (MBC.metastaticDiagnosisDate, MBC.resultDate, MBC.startDate, MBC.endDate)

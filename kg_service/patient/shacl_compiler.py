@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 
-from .shacl import SH
+from kg_service.graph.shapes import SH
 
 KNOWN_PROPERTY_KEYS = {
     SH.path,

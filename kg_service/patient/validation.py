@@ -10,13 +10,13 @@ from collections.abc import Iterable
 
 from rdflib import Graph, Literal, URIRef
 
-from .errors import Violation
-from .namespaces import MBC
-from .parallel import map_queries
-from .shacl import SH, load_shapes, validation_results
-from .shacl_sparql import compile_shapes
-from .store import PatientScope
-from .vocabulary import Vocabulary
+from kg_service.core.errors import Violation
+from kg_service.core.namespaces import MBC
+from kg_service.core.parallel import map_queries
+from kg_service.graph.shapes import SH, load_shapes, validation_results
+from kg_service.graph.vocabulary import Vocabulary
+from kg_service.patient.shacl_compiler import compile_shapes
+from kg_service.store.oxigraph import PatientScope
 
 PATIENT_SHAPES = "patient-shapes.ttl"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .catalog_data import GraphCatalog
-from .eligibility import Derivation
-from .namespaces import MBC
+from kg_service.core.namespaces import MBC
+from kg_service.graph.catalog import GraphCatalog
+from kg_service.reasoning.pipeline import Derivation
 
 TRUTH_CODE = {MBC["True"]: "true", MBC["False"]: "false", MBC["Unknown"]: "unknown"}
 STATUS_ORDER = {"recommended": 0, "eligible": 1, "undetermined": 2, "not_eligible": 3}

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from rdflib import Graph
 
-from . import query_catalog
-from .parallel import map_queries
-from .remote_store import RemoteStore
-from .store import OxigraphStore, PatientScope
+from kg_service.core.parallel import map_queries
+from kg_service.graph import queries as query_catalog
+from kg_service.store.oxigraph import OxigraphStore, PatientScope
+from kg_service.store.remote import RemoteStore
 
 
 @dataclass
