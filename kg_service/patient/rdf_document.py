@@ -1,14 +1,14 @@
 """A patient sent directly as RDF (Turtle, JSON-LD, N-Triples) in the project's vocabulary.
 
-JSON-LD is parsed with no remote context: a document whose @context points to a URL is refused, so the
-service never fetches anything from outside. Relative IRIs resolve against a fixed base (never the server's
-working directory), and an IRI that is not a valid RFC 3987 IRI is refused with a 400 naming it.
+JSON-LD is parsed with a document loader that refuses every remote document (`jsonld_loader`): a context or
+`@import` that names a URL, anywhere in the document, is refused with a 400, and nothing is ever fetched.
+Relative IRIs resolve against a fixed base (never the server's working directory), and an IRI that is not a
+valid RFC 3987 IRI is refused with a 400 naming it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 
@@ -16,24 +16,11 @@ from kg_service.core.errors import BadRequest, Violation
 from kg_service.core.namespaces import MBC
 from kg_service.graph.vocabulary import Vocabulary
 from kg_service.patient.json_document import add_windows
+from kg_service.patient.jsonld_loader import RemoteDocumentRefused
 from kg_service.store.oxigraph import to_ox
 
 BASE = "https://w3id.org/mbc-kg/input/"  # hierarchical, as the Turtle parser requires
 DATE_PROPERTIES = (MBC.metastaticDiagnosisDate, MBC.resultDate, MBC.startDate, MBC.endDate)
-
-
-def _has_remote_context(node) -> bool:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "@context" and (
-                isinstance(value, str) or (isinstance(value, list) and any(isinstance(v, str) for v in value))
-            ):
-                return True
-            if _has_remote_context(value):
-                return True
-    elif isinstance(node, list):
-        return any(_has_remote_context(v) for v in node)
-    return False
 
 
 def _refuse_invalid_iris(graph: Graph) -> None:
@@ -69,16 +56,11 @@ def parse_rdf_patient(
     text: str, rdf_format: str, vocab: Vocabulary, today: dt.date | None = None
 ) -> tuple[Graph, str, list[Violation]]:
     today = today or dt.datetime.now(dt.UTC).date()
-    if rdf_format == "json-ld":
-        try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise BadRequest(f"the body is not valid JSON-LD: {exc}") from exc
-        if _has_remote_context(document):
-            raise BadRequest("JSON-LD with a remote @context is refused: embed the context in the document")
     graph = Graph()
     try:
         graph.parse(data=text, format=rdf_format, publicID=BASE)
+    except RemoteDocumentRefused as exc:
+        raise BadRequest(str(exc)) from exc
     except Exception as exc:  # rdflib raises many parser-specific types
         raise BadRequest(f"the body is not valid {rdf_format}: {exc}") from exc
     _refuse_invalid_iris(graph)
