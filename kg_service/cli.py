@@ -210,31 +210,40 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from kg_service.cohort.screening import screen
+    import datetime as dt
 
-    source = sys.stdin if args.patients == "-" else open(args.patients, encoding="utf-8")  # noqa: SIM115
+    from kg_service.cohort.screening import ResumeError, screen, screen_to_file
+
+    if args.resume and not args.out:
+        print("error: --resume continues a run written with --out; give the same --out", file=sys.stderr)
+        return 2
+    # bytes: a line that is not UTF-8 is a bad line of its own, not the end of the run
+    source = sys.stdin.buffer if args.patients == "-" else open(args.patients, "rb")  # noqa: SIM115
     total = None
     if args.patients != "-":
         with open(args.patients, "rb") as counting:
             total = sum(1 for _ in counting)
-    out = sys.stdout if not args.out else open(args.out, "w", encoding="utf-8", newline="")  # noqa: SIM115
     fmt = args.format or ("jsonl" if args.out and args.out.endswith((".jsonl", ".ndjson")) else "csv")
+    options = {
+        "workers": args.workers,
+        "batch_size": args.batch_size,
+        "progress": not args.no_progress,
+        "total": total,
+        "dask": args.dask,
+        "today": dt.date.fromisoformat(args.today) if args.today else None,
+    }
     try:
-        summary = screen(
-            source,
-            out,
-            fmt=fmt,
-            workers=args.workers,
-            batch_size=args.batch_size,
-            progress=not args.no_progress,
-            total=total,
-        )
+        if args.out:
+            summary = screen_to_file(source, Path(args.out), fmt=fmt, resume=args.resume, **options)
+        else:
+            summary = screen(source, sys.stdout, fmt=fmt, **options)
+    except ResumeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     finally:
-        if source is not sys.stdin:
+        if source is not sys.stdin.buffer:
             source.close()
-        if out is not sys.stdout:
-            out.close()
-    print("\n".join(summary.lines()), file=sys.stderr)
+    print("\n".join(summary.report()), file=sys.stderr)
     return 0
 
 
@@ -298,10 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("patients", help="NDJSON file of contract documents, or - for standard input")
     p.add_argument("--out", help="output file (.csv, or .jsonl for one answer per line); default standard output")
     p.add_argument("--format", choices=["csv", "jsonl"])
-    p.add_argument("--workers", type=int, default=1, help="processes (each loads the graph once)")
     p.add_argument(
-        "--batch-size", type=int, default=50, help="patients judged and derived per query batch (50 measured fastest)"
+        "--workers", type=int, help="processes, each loading the graph once (default: the cores this process may use)"
     )
+    p.add_argument("--batch-size", type=int, default=50, help="patients judged and derived per query batch")
+    p.add_argument("--today", help="the reference date of every patient (default: today; kept by --resume)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the interrupted run that wrote OUT.partial, from its checkpoint"
+    )
+    p.add_argument("--dask", metavar="ADDRESS", help="run the batches on a Dask cluster, e.g. tcp://scheduler:8786")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_screen)
     p = sub.add_parser("synth", help="generate synthetic, valid patient documents (NDJSON)")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
 
 from kg_service.core.errors import BadRequest, InvalidPatient, Violation
 from kg_service.core.parallel import default_threads
@@ -22,7 +22,7 @@ from kg_service.patient.json_document import PatientParser, Triples
 from kg_service.patient.rdf_document import parse_rdf_patient
 from kg_service.patient.validation import CompiledPatientShapes, validate_patient
 from kg_service.reasoning.answer import build_answer
-from kg_service.reasoning.pipeline import EligibilityPipeline
+from kg_service.reasoning.pipeline import Derivation, EligibilityPipeline
 from kg_service.store.oxigraph import OxigraphStore
 from kg_service.store.remote import RemoteStore
 
@@ -35,6 +35,9 @@ class PreparedPatient:
     graph: Graph | Triples  # RDF input: a Graph; JSON: a set of triples
     patient_id: str
     warnings: list[str]
+    # JSON input: the patient's IRI, minted by the parser, whose triples are all about that patient's own
+    # nodes, so that it may share a batch (judge_many); None (RDF input, which may name any node): judged alone
+    patient: URIRef | None = None
 
 
 class Reasoner:
@@ -92,7 +95,7 @@ class Reasoner:
             except (ValueError, UnicodeDecodeError) as exc:
                 raise BadRequest(f"the body is not valid JSON: {exc}") from exc
         parsed = self.parser.parse(body, today=today)
-        return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings), parsed.violations
+        return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings, parsed.patient), parsed.violations
 
     def _violations(self, prepared: PreparedPatient, parse_violations: list[Violation], scope) -> list[Violation]:
         if self.validator == "pyshacl":
@@ -103,22 +106,137 @@ class Reasoner:
 
     def recommend(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
         """The contract's answer for one patient; raise InvalidPatient with every violation, or BadRequest."""
-        prepared, parse_violations = self.parse(body, content_type, today)
-        with self.backend.patient_graph(prepared.graph) as scope:
-            violations = self._violations(prepared, parse_violations, scope)
-            if violations:
-                raise InvalidPatient(violations)
-            derivation = self.pipeline.run_in(scope)
-        return build_answer(prepared.patient_id, self.catalog, derivation, prepared.warnings)
+        violations, answer = self._judge_one(self.parse(body, content_type, today), derive=True)
+        if violations:
+            raise InvalidPatient(violations)
+        return answer
 
     def validate(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
         """The validation verdict as a value: valid, or every violation."""
-        prepared, parse_violations = self.parse(body, content_type, today)
+        parsed = self.parse(body, content_type, today)
+        violations, _ = self._judge_one(parsed, derive=False)
+        return verdict(parsed[0], violations)
+
+    def recommend_many(
+        self, bodies: list[Any], content_type: str = "application/json", today: dt.date | None = None
+    ) -> list[dict | BadRequest | InvalidPatient]:
+        """recommend for each body, evaluated as one batch: each item is the answer, or the exception that
+        recommend would raise for that body alone (BadRequest, InvalidPatient)."""
+        return self._many(bodies, content_type, today, derive=True)
+
+    def validate_many(
+        self, bodies: list[Any], content_type: str = "application/json", today: dt.date | None = None
+    ) -> list[dict | BadRequest]:
+        """validate for each body, evaluated as one batch: each item is the verdict, or a BadRequest."""
+        return self._many(bodies, content_type, today, derive=False)
+
+    def _many(self, bodies: list[Any], content_type: str, today: dt.date | None, derive: bool) -> list:
+        outcomes: list = [None] * len(bodies)
+        parsed, positions = [], []
+        for position, body in enumerate(bodies):
+            try:
+                parsed.append(self.parse(body, content_type, today))
+                positions.append(position)
+            except BadRequest as exc:
+                outcomes[position] = exc
+        for position, item, judged in zip(positions, parsed, self.judge_many(parsed, derive), strict=True):
+            if isinstance(judged, Exception):
+                outcomes[position] = judged
+            elif derive:
+                outcomes[position] = InvalidPatient(judged[0]) if judged[0] else judged[1]
+            else:
+                outcomes[position] = verdict(item[0], judged[0])
+        return outcomes
+
+    def judge_many(
+        self, patients: list[tuple[PreparedPatient, list[Violation]]], derive: list[bool] | bool = True
+    ) -> list[tuple[list[Violation], dict | None] | Exception]:
+        """Validate parsed patients together, and derive those that are valid and asked for (`derive`), in
+        one patient graph, so that each query runs once for the whole batch. For each patient, in order: its
+        violations (sorted; empty when valid) and its answer (None when invalid or not asked for), or the
+        exception its evaluation raised. Each patient gets the outcome it gets alone: patients that cannot
+        share a batch (RDF input), and every patient of a batch that cannot be split exactly by patient (a
+        violation or a row that names no patient of the batch) or that fails, are judged one at a time; an
+        invalid or validate-only patient is never part of another patient's derivation."""
+        wanted = [derive] * len(patients) if isinstance(derive, bool) else list(derive)
+        together = [i for i, (prepared, _) in enumerate(patients) if prepared.patient is not None]
+        outcomes: list = [None] * len(patients)
+        if len(together) > 1 and len({patients[i][0].patient for i in together}) == len(together):
+            try:
+                shared = self._judge_together([patients[i] for i in together], [wanted[i] for i in together])
+            except Exception:  # noqa: BLE001 - then each patient alone, so that a failure stays its patient's own
+                shared = None
+            if shared is not None:
+                for i, outcome in zip(together, shared, strict=True):
+                    outcomes[i] = outcome
+        for i, item in enumerate(patients):
+            if outcomes[i] is None:
+                try:
+                    outcomes[i] = self._judge_one(item, wanted[i])
+                except Exception as exc:  # noqa: BLE001 - reported to that patient's caller
+                    outcomes[i] = exc
+        return outcomes
+
+    def _judge_one(self, item: tuple[PreparedPatient, list[Violation]], derive: bool):
+        prepared, parse_violations = item
         with self.backend.patient_graph(prepared.graph) as scope:
             violations = self._violations(prepared, parse_violations, scope)
-        if violations:
-            return {"valid": False, "violations": [v.as_dict() for v in violations]}
-        return {"valid": True, "patient_id": prepared.patient_id, "violations": [], "warnings": prepared.warnings}
+            if violations or not derive:
+                return violations, None
+            derivation = self.pipeline.run_in(scope)
+        return [], build_answer(prepared.patient_id, self.catalog, derivation, prepared.warnings)
+
+    def _judge_together(self, patients: list[tuple[PreparedPatient, list[Violation]]], wanted: list[bool]):
+        """judge_many over one patient graph; None when the batch cannot be split exactly by patient."""
+        iris = [prepared.patient for prepared, _ in patients]
+        with self.backend.patient_graph([t for prepared, _ in patients for t in prepared.graph]) as scope:
+            if self.validator == "pyshacl":
+                found = {p.patient: validate_patient(p.graph, self.vocabulary) for p, _ in patients}
+            else:
+                found = self.compiled_shapes.validate(scope, self.threads)
+                if set(found) - set(iris):
+                    return None
+            violations = [
+                sorted(set(parse + found.get(iri, [])), key=lambda v: (v.field, v.message))
+                for iri, (_, parse) in zip(iris, patients, strict=True)
+            ]
+            chosen = [i for i, want in enumerate(wanted) if want and not violations[i]]
+            derivations: dict | None = {}
+            if chosen and len(chosen) == len(patients):
+                derivations = self._split(self.pipeline.run_in(scope), iris)
+        if chosen and len(chosen) < len(patients):  # the others stay out of the derivation
+            with self.backend.patient_graph([t for i in chosen for t in patients[i][0].graph]) as scope:
+                derivations = self._split(self.pipeline.run_in(scope), [iris[i] for i in chosen])
+        if derivations is None:
+            return None
+        outcomes: list = []
+        derived = set(chosen)
+        for index, (prepared, _) in enumerate(patients):
+            if index in derived:
+                answer = build_answer(prepared.patient_id, self.catalog, derivations[iris[index]], prepared.warnings)
+                outcomes.append(([], answer))
+            else:
+                outcomes.append((violations[index], None))
+        return outcomes
+
+    @staticmethod
+    def _split(derivation: Derivation, iris: list) -> dict | None:
+        """Each patient's rows of a batch's derivation; None when a row names no patient of the batch."""
+        by_patient: dict = {iri: {name: [] for name in derivation.rows} for iri in iris}
+        for name, rows in derivation.rows.items():
+            for row in rows:
+                own = by_patient.get(row.get("patient"))
+                if own is None:
+                    return None
+                own[name].append(row)
+        return {iri: Derivation(rows=rows) for iri, rows in by_patient.items()}
+
+
+def verdict(prepared: PreparedPatient, violations: list[Violation]) -> dict:
+    """The validation verdict as a value: valid, or every violation."""
+    if violations:
+        return {"valid": False, "violations": [v.as_dict() for v in violations]}
+    return {"valid": True, "patient_id": prepared.patient_id, "violations": [], "warnings": prepared.warnings}
 
 
 __all__ = ["Reasoner", "InvalidPatient", "BadRequest", "Violation"]

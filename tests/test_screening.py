@@ -34,7 +34,8 @@ def test_screening_loses_no_row_and_reports_invalid_lines(graph):
     out = io.StringIO()
     summary = screen(lines, out, batch_size=4, progress=False, today=TODAY)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
-    assert summary.patients == len(lines) == 28 and summary.invalid == 3
+    assert summary.lines == len(lines) == 28 and summary.patients == 26
+    assert summary.invalid == 1 and summary.bad_lines == 2  # an invalid patient, and two lines that are none
     assert {int(r["line"]) for r in rows} == set(range(1, 29))
     invalid = {int(r["line"]): r for r in rows if r["status"] == "invalid"}
     assert set(invalid) == {4, 8, 28}
@@ -70,3 +71,77 @@ def test_synth_and_screen_commands(tmp_path):
     assert cli_main(["screen", str(cohort), "--out", str(results), "--no-progress", "--workers", "2"]) == 0
     rows = list(csv.DictReader(results.open()))
     assert {int(r["line"]) for r in rows} == set(range(1, 21))
+
+
+def _cohort(graph, n: int, seed: int) -> list[bytes]:
+    return [json.dumps(d).encode() + b"\n" for d in CohortGenerator(graph, TODAY).cohort(n, seed=seed)]
+
+
+def test_a_line_that_is_not_utf8_is_a_bad_line_and_the_run_goes_on(graph, tmp_path):
+    lines = _cohort(graph, 8, seed=11)
+    lines.insert(2, b'{"id": "caf\xe9", "stage": "metastatic"}\n')  # Latin-1, not UTF-8
+    cohort, results = tmp_path / "cohort.ndjson", tmp_path / "results.csv"
+    cohort.write_bytes(b"".join(lines))
+    assert cli_main(["screen", str(cohort), "--out", str(results), "--no-progress", "--workers", "1"]) == 0
+    rows = list(csv.DictReader(results.open(encoding="utf-8")))
+    assert {int(r["line"]) for r in rows} == set(range(1, 10))  # the lines after it were screened too
+    bad = [r for r in rows if r["line"] == "3"]
+    assert len(bad) == 1 and bad[0]["status"] == "invalid" and "not valid UTF-8" in bad[0]["reasons"]
+    assert "byte 0xe9" in bad[0]["reasons"]
+
+
+def test_the_summary_counts_patients_and_bad_lines_apart(graph, tmp_path, capsys):
+    lines = _cohort(graph, 5, seed=12)
+    lines[1:1] = [b"\xff\xfe\n", b"\n", b"[not json\n"]
+    lines.append(json.dumps({"id": "early", "stage": "early", "er": "positive", "her2": {"ihc": "1+"}}).encode())
+    cohort = tmp_path / "cohort.ndjson"
+    cohort.write_bytes(b"".join(lines))
+    assert cli_main(["screen", str(cohort), "--out", str(tmp_path / "r.csv"), "--no-progress", "--workers", "1"]) == 0
+    report = capsys.readouterr().err
+    assert "screened 9 line(s)" in report and "6 patient(s), 1 of them invalid; 3 bad line(s)" in report
+
+
+def test_a_run_writes_a_partial_file_and_renames_it_only_when_complete(graph, tmp_path):
+    cohort, results = tmp_path / "cohort.ndjson", tmp_path / "results.csv"
+    cohort.write_bytes(b"".join(_cohort(graph, 6, seed=13)))
+    assert cli_main(["screen", str(cohort), "--out", str(results), "--no-progress", "--workers", "1"]) == 0
+    assert results.exists() and not (tmp_path / "results.csv.partial").exists()
+    assert not (tmp_path / "results.csv.partial.json").exists()
+    again = ["screen", str(cohort), "--out", str(results), "--resume", "--no-progress"]
+    assert cli_main(again) == 2  # nothing to resume
+
+
+def test_a_killed_run_resumes_to_the_bytes_of_an_uninterrupted_run(graph, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lines = _cohort(graph, 160, seed=14)
+    lines.insert(40, b"\xc3\x28 not utf-8\n")
+    lines.insert(90, b"{broken\n")
+    cohort = tmp_path / "cohort.ndjson"
+    cohort.write_bytes(b"".join(lines))
+    whole, killed = tmp_path / "whole.csv", tmp_path / "killed.csv"
+    common = ["--no-progress", "--workers", "1", "--batch-size", "10", "--today", "2026-11-25"]
+    assert cli_main(["screen", str(cohort), "--out", str(whole), *common]) == 0
+
+    command = [sys.executable, "-m", "kg_service", "screen", str(cohort), "--out", str(killed), *common]
+    env = {k: v for k, v in os.environ.items() if k != "MBC_KG_SPARQL_ENDPOINT"}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    marker = tmp_path / "killed.csv.partial.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if marker.exists() and json.loads(marker.read_text())["summary"]["last_line"] >= 50:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not killed.exists()  # what a killed run leaves does not look complete
+    partial = tmp_path / "killed.csv.partial"
+    assert partial.exists() and partial.stat().st_size < whole.stat().st_size
+    assert cli_main(["screen", str(cohort), "--out", str(killed), "--resume", "--no-progress", "--workers", "1"]) == 0
+    assert killed.read_bytes() == whole.read_bytes()
+    assert not partial.exists() and not marker.exists()

@@ -35,11 +35,15 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
     for entry in by_criterion.values():  # the same answer whatever order an engine returns rows in
         entry["reasons"].sort()
         entry["missing"].sort()
-    # a composite criterion is explained by the operands that decided it
+    # a composite criterion is explained by the operands that decided it (operands by parent, in label order:
+    # sorting every criterion again for each composite was most of the time an answer took to build)
+    operands: dict = {}
+    for operand in sorted(by_criterion.values(), key=lambda e: (e["label"], str(e["criterion"]))):
+        operands.setdefault(operand["parent"], []).append(operand)
     for entry in by_criterion.values():
         if entry["depth"] == 0 and not entry["reasons"]:
-            for operand in sorted(by_criterion.values(), key=lambda e: (e["label"], str(e["criterion"]))):
-                if operand["parent"] == entry["criterion"] and operand["truth"] == entry["truth"]:
+            for operand in operands.get(entry["criterion"], ()):
+                if operand["truth"] == entry["truth"]:
                     entry["reasons"].extend(r for r in operand["reasons"] if r not in entry["reasons"])
     failing, unknown, holding, missing, structured = [], [], [], [], []
     for entry in sorted(by_criterion.values(), key=lambda e: (e["depth"], e["label"], str(e["criterion"]))):
@@ -56,30 +60,23 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
             unknown.append(f"undetermined: {entry['label']}" + (f" ({detail})" if detail else ""))
         else:
             holding.extend(entry["reasons"] or [f"met: {entry['label']}"])
-        for text in entry["missing"]:
-            if text not in missing:
-                missing.append(text)
-    # composite criteria carry their operands' data and missing tests
+        if truth == "unknown":  # a settled criterion asks for nothing, whatever data it lacks
+            for text in entry["missing"]:
+                if text not in missing:
+                    missing.append(text)
+    # an unknown composite criterion asks for what its unknown operands lack; a settled one (an OR already true,
+    # an AND already false) asks for nothing
     for entry in by_criterion.values():
-        if entry["depth"] > 0 and TRUTH_CODE.get(entry["truth"]) == "unknown":
+        parent = by_criterion.get((entry["parent"], None)) if entry["depth"] > 0 else None
+        if (
+            parent is not None
+            and TRUTH_CODE.get(parent["truth"], "unknown") == "unknown"
+            and TRUTH_CODE.get(entry["truth"], "unknown") == "unknown"
+        ):
             for text in entry["missing"]:
                 if text not in missing:
                     missing.append(text)
     return failing + unknown + holding, missing, structured
-
-
-def _position_reason(status: str, position: list[dict]) -> str | None:
-    if status not in ("recommended", "eligible"):
-        return None
-    if position:
-        last = max(int(p["lineNumber"]) for p in position)
-        steps = sorted({str(p["stepLabel"]) for p in position if int(p["lineNumber"]) == last})
-        where = f"after '{' / '.join(steps)}' (metastatic line {last})"
-    else:
-        where = "at the start of the pathway (no metastatic line matched to a pathway step)"
-    if status == "recommended":
-        return f"the pathway places this step next {where}"
-    return f"criteria met, but the pathway does not place this step next {where}"
 
 
 def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation, warnings: list[str]) -> dict:
@@ -98,13 +95,14 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
         row = status_rows.get(key)
         status = str(row["status"]) if row else "undetermined"
         reasons, missing, structured = _criterion_lines(criteria_rows.get(key, []))
-        if row and row.get("progressedLine") is not None:
-            reasons.insert(0, f"already progressed on this regimen (metastatic line {row['progressedLine']})")
-        if row and row.get("currentLine") is not None:
-            reasons.insert(0, f"currently receiving this regimen (metastatic line {row['currentLine']})")
-        extra = _position_reason(status, position)
-        if extra:
-            reasons.append(extra)
+        if status != "undetermined":
+            missing = []  # only an undetermined option's status rests on absent data
+        if row and row.get("closedReason") is not None:  # the lines that closed the regimen (60-option-status)
+            reasons[:0] = str(row["closedReason"]).split("; ")
+        if row and row.get("currentReason") is not None:
+            reasons.insert(0, str(row["currentReason"]))
+        if row and row.get("placement") is not None and status in ("recommended", "eligible"):
+            reasons.append(str(row["placement"]))  # where the pathway places the step, from the position
         options.append(
             {
                 "status": status,
@@ -138,6 +136,7 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
                     "line": int(p["lineNumber"]),
                     "step": str(p["stepLabel"]),
                     "regimen": str(p["regimenLabel"]) if p.get("regimenLabel") is not None else None,
+                    "in_position": p.get("inPosition") is not None and bool(p["inPosition"].toPython()),
                 }
                 for p in position
             ],
