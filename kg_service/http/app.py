@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg_service import __version__
-from kg_service.http import catalog, downloads, recommendations, sparql, state
+from kg_service.http import batching, catalog, downloads, recommendations, sparql, state
 from kg_service.http.openapi import PATIENT_SCHEMA_NAME, patient_document_schema
 from kg_service.http.responses import MAX_BODY_BYTES, error
 
@@ -29,6 +29,7 @@ async def lifespan(_: FastAPI):
     state.get_reasoner()  # parse and prepare everything before the first request
     state.get_sparql_workers()
     yield
+    batching.close_batcher()
     state.get_sparql_workers().close()
     state.get_sparql_workers.cache_clear()
 
