@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from kg_service.graph.loader import load_graph
 from kg_service.graph.shapes import load_shapes
 from kg_service.graph.vocabulary import Vocabulary, read_vocabulary
 from kg_service.patient.json_document import PatientParser, Triples
+from kg_service.patient.json_text import check_document, parse_json, supersede
 from kg_service.patient.rdf_document import parse_rdf_patient
 from kg_service.patient.validation import CompiledPatientShapes, validate_patient
 from kg_service.reasoning.answer import build_answer
@@ -90,19 +90,18 @@ class Reasoner:
             graph, patient_id, violations = parse_rdf_patient(text, RDF_TYPES[media], self.vocabulary, today)
             return PreparedPatient(graph, patient_id, []), violations
         if isinstance(body, (bytes, str)):
-            try:
-                body = json.loads(body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+            body = parse_json(body)  # strict JSON: BadRequest for a body that is not JSON at all
+        text_violations = check_document(body)  # NaN, repeated names, codes as numbers, no dates, size limits
         parsed = self.parser.parse(body, today=today)
-        return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings, parsed.patient), parsed.violations
+        violations = supersede(text_violations, parsed.violations) if text_violations else parsed.violations
+        return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings, parsed.patient), violations
 
     def _violations(self, prepared: PreparedPatient, parse_violations: list[Violation], scope) -> list[Violation]:
         if self.validator == "pyshacl":
             found = validate_patient(prepared.graph, self.vocabulary)
         else:
             found = [v for items in self.compiled_shapes.validate(scope, self.threads).values() for v in items]
-        return sorted(set(parse_violations + found), key=lambda v: (v.field, v.message))
+        return supersede(parse_violations, found)
 
     def recommend(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
         """The contract's answer for one patient; raise InvalidPatient with every violation, or BadRequest."""
@@ -197,7 +196,7 @@ class Reasoner:
                 if set(found) - set(iris):
                     return None
             violations = [
-                sorted(set(parse + found.get(iri, [])), key=lambda v: (v.field, v.message))
+                supersede(parse, found.get(iri, []))
                 for iri, (_, parse) in zip(iris, patients, strict=True)
             ]
             chosen = [i for i, want in enumerate(wanted) if want and not violations[i]]

@@ -110,7 +110,7 @@ class PatientParser:
         self.vocab = vocabulary
 
     def _coded(self, key: str, value: Any) -> URIRef | Literal:
-        code = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+        code = value if isinstance(value, str) else None  # "ihc": 0 is a number, not the code "0"
         member = self.vocab.member(VALUE_SETS[key], code) if code is not None else None
         return member if member is not None else _scalar(value)
 
