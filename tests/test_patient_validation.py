@@ -8,8 +8,9 @@ import pytest
 
 from kg_service.core.errors import InvalidPatient
 from kg_service.graph.shapes import SH, load_shapes
+from kg_service.service import Reasoner
 
-from .conftest import TODAY
+from .conftest import ROOT, TODAY
 
 VALID = {
     "id": "pt-valid",
@@ -62,6 +63,13 @@ def mutate(**changes):
 
 
 DELETE = object()
+
+
+def with_therapy(therapy: dict) -> dict:
+    doc = copy.deepcopy(VALID)
+    doc["therapies"].append(therapy)
+    return doc
+
 
 # (case id, document, field named by a violation, words the message must contain)
 CASES = [
@@ -158,6 +166,41 @@ CASES = [
         "out of order",
     ),
     ("therapy-outcome-vocabulary", mutate(therapies__1__outcome="stable"), "therapies[1].outcome", "progression"),
+    # dates out of order across records (issue 12, item 5)
+    (
+        "adjuvant-starts-after-metastatic-diagnosis",
+        mutate(therapies__0__start_date="2025-02-20", therapies__0__end_date="2025-03-01"),
+        "therapies[0].start_date",
+        "adjuvant or neoadjuvant therapy starts before the metastatic diagnosis",
+    ),
+    (
+        "neoadjuvant-starts-on-metastatic-diagnosis",
+        mutate(
+            therapies__0__setting="neoadjuvant", therapies__0__start_date="2025-02-10", therapies__0__end_date=DELETE
+        ),
+        "therapies[0].start_date",
+        "on or after metastatic_diagnosis_date (2025-02-10)",
+    ),
+    (
+        "metastatic-line-starts-before-metastatic-diagnosis",
+        mutate(therapies__1__start_date="2025-01-31"),
+        "therapies[1].start_date",
+        "before metastatic_diagnosis_date (2025-02-10)",
+    ),
+    (
+        "line-2-starts-before-line-1",
+        with_therapy(
+            {
+                "setting": "metastatic",
+                "line": 2,
+                "drugs": ["fulvestrant"],
+                "start_date": "2025-02-28",
+                "outcome": "ongoing",
+            }
+        ),
+        "therapies[2].start_date",
+        "before the start of metastatic line 1",
+    ),
 ]
 
 
@@ -193,3 +236,57 @@ def test_every_patient_shape_is_exercised():
 def test_drug_names_are_case_insensitive_and_brands_accepted(reasoner):
     document = mutate(therapies__1__drugs=["FEMARA", "Kisqali"])
     assert reasoner.validate(document, today=TODAY)["valid"]
+
+
+# The same three date-order rules on a patient sent as RDF (the shapes judge the patient graph, whatever the
+# input format): each violation names the therapy node's field, in both validators.
+EXAMPLE_TTL = (ROOT / "examples" / "patient-esr1-after-cdk46.ttl").read_text(encoding="utf-8")
+LINE2_TTL = (
+    "\npt:line2 a mbc:TherapyLine ; mbc:setting mbc:MetastaticSetting ; mbc:lineNumber 2 ; "
+    'mbc:includesDrug drug:fulvestrant ; mbc:startDate "2025-02-28"^^xsd:date ; mbc:outcome mbc:Ongoing .\n'
+    "pt:patient mbc:hasTherapyLine pt:line2 .\n"
+)
+RDF_DATE_CASES = [
+    (
+        "adjuvant-after-diagnosis",
+        EXAMPLE_TTL.replace(
+            'mbc:startDate "2019-01-15"^^xsd:date ; mbc:endDate "2024-01-15"^^xsd:date',
+            'mbc:startDate "2025-02-11"^^xsd:date ; mbc:endDate "2025-03-01"^^xsd:date',
+        ),
+        "https://example.org/patients/pt-0001/adjuvant.start_date",
+        "adjuvant or neoadjuvant therapy starts before the metastatic diagnosis",
+    ),
+    (
+        "line-before-diagnosis",
+        EXAMPLE_TTL.replace('mbc:startDate "2025-03-01"^^xsd:date', 'mbc:startDate "2025-02-09"^^xsd:date'),
+        "https://example.org/patients/pt-0001/line1.start_date",
+        "before metastatic_diagnosis_date (2025-02-10)",
+    ),
+    (
+        "line-2-before-line-1",
+        EXAMPLE_TTL + LINE2_TTL,
+        "https://example.org/patients/pt-0001/line2.start_date",
+        "before the start of metastatic line 1",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def reference(reasoner):
+    """The same reasoner with pySHACL, the reference validator."""
+    return Reasoner(graph=reasoner.graph, sparql_endpoint="", validator="pyshacl")
+
+
+@pytest.mark.parametrize("validator", ["compiled", "pyshacl"])
+@pytest.mark.parametrize("case,turtle,field,words", RDF_DATE_CASES, ids=[c[0] for c in RDF_DATE_CASES])
+def test_dates_out_of_order_in_rdf_name_the_field(reasoner, reference, validator, case, turtle, field, words):
+    assert turtle != EXAMPLE_TTL
+    judge = reasoner if validator == "compiled" else reference
+    verdict = judge.validate(turtle, "text/turtle", today=TODAY)
+    assert not verdict["valid"]
+    assert [v["field"] for v in verdict["violations"]] == [field], verdict["violations"]
+    assert words in verdict["violations"][0]["message"]
+
+
+def test_the_example_rdf_patient_has_its_dates_in_order(reasoner):
+    assert reasoner.validate(EXAMPLE_TTL, "text/turtle", today=TODAY)["valid"]
