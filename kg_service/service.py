@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from kg_service.graph.catalog import GraphCatalog, read_catalog
 from kg_service.graph.loader import load_graph
 from kg_service.graph.shapes import load_shapes
 from kg_service.graph.vocabulary import Vocabulary, read_vocabulary
+from kg_service.patient.fhir import FhirAdapter, FhirConversion, is_fhir_bundle
 from kg_service.patient.json_document import PatientParser, Triples
 from kg_service.patient.json_text import check_document, parse_json, supersede
 from kg_service.patient.rdf_document import parse_rdf_patient
@@ -28,6 +30,8 @@ from kg_service.store.remote import RemoteStore
 
 JSON_TYPES = {"application/json", "text/json"}
 RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt"}
+FHIR_TYPE = "application/fhir+json"  # a FHIR R4 Bundle (also recognised in any JSON body by its resourceType)
+JSON_TYPES = JSON_TYPES | {FHIR_TYPE}
 
 
 @dataclass
@@ -38,6 +42,15 @@ class PreparedPatient:
     # JSON input: the patient's IRI, minted by the parser, whose triples are all about that patient's own
     # nodes, so that it may share a batch (judge_many); None (RDF input, which may name any node): judged alone
     patient: URIRef | None = None
+    # FHIR input: the conversion, which names each violation of the document by its FHIR element
+    fhir: FhirConversion | None = None
+
+    def named(self, violations: list[Violation]) -> list[Violation]:
+        """FHIR input: the document's violations by FHIR element; none when the bundle describes no patient
+        the document could hold (its own violations say why)."""
+        if self.fhir is None:
+            return violations
+        return [] if self.fhir.fatal else self.fhir.name_elements(violations)
 
 
 class Reasoner:
@@ -91,17 +104,37 @@ class Reasoner:
             return PreparedPatient(graph, patient_id, []), violations
         if isinstance(body, (bytes, str)):
             body = parse_json(body)  # strict JSON: BadRequest for a body that is not JSON at all
+        if media == FHIR_TYPE or is_fhir_bundle(body):
+            return self._parse_fhir(body, today)
         text_violations = check_document(body)  # NaN, repeated names, codes as numbers, no dates, size limits
         parsed = self.parser.parse(body, today=today)
         violations = supersede(text_violations, parsed.violations) if text_violations else parsed.violations
         return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings, parsed.patient), violations
+
+    @cached_property
+    def fhir(self) -> FhirAdapter:
+        """The FHIR R4 adapter, prepared on first use (the code mapping is read from the graph)."""
+        names = {name: self.vocabulary.generic_names[drug] for name, drug in self.vocabulary.drugs_by_name.items()}
+        return FhirAdapter(self.graph, names)
+
+    def _parse_fhir(self, body: Any, today: dt.date | None) -> tuple[PreparedPatient, list[Violation]]:
+        """A FHIR Bundle: converted to the patient document, which is then parsed like any other; every
+        violation names the FHIR element behind its field, and the conversion's notes go in the warnings."""
+        conversion = self.fhir.convert(body)
+        text_violations = check_document(conversion.document)
+        parsed = self.parser.parse(conversion.document, today=today)
+        found = supersede(text_violations, parsed.violations) if text_violations else parsed.violations
+        prepared = PreparedPatient(
+            parsed.graph, parsed.patient_id, conversion.warnings + parsed.warnings, parsed.patient, conversion
+        )
+        return prepared, conversion.violations + prepared.named(found)
 
     def _violations(self, prepared: PreparedPatient, parse_violations: list[Violation], scope) -> list[Violation]:
         if self.validator == "pyshacl":
             found = validate_patient(prepared.graph, self.vocabulary)
         else:
             found = [v for items in self.compiled_shapes.validate(scope, self.threads).values() for v in items]
-        return supersede(parse_violations, found)
+        return supersede(parse_violations, prepared.named(found))
 
     def recommend(self, body: Any, content_type: str = "application/json", today: dt.date | None = None) -> dict:
         """The contract's answer for one patient; raise InvalidPatient with every violation, or BadRequest."""
@@ -196,8 +229,8 @@ class Reasoner:
                 if set(found) - set(iris):
                     return None
             violations = [
-                supersede(parse, found.get(iri, []))
-                for iri, (_, parse) in zip(iris, patients, strict=True)
+                supersede(parse, prepared.named(found.get(iri, [])))
+                for iri, (prepared, parse) in zip(iris, patients, strict=True)
             ]
             chosen = [i for i, want in enumerate(wanted) if want and not violations[i]]
             derivations: dict | None = {}
