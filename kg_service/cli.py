@@ -1,4 +1,4 @@
-"""The command line: `mbc-kg check | recommend | validate | export | query | serve`."""
+"""The command line: `mbc-kg check | recommend | validate | export | query | draw | serve`."""
 
 from __future__ import annotations
 
@@ -267,6 +267,36 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draw(args: argparse.Namespace) -> int:
+    from kg_service.drawing.pathway import DrawingUnavailable, PathwayDrawer, titles
+    from kg_service.service import Reasoner
+
+    reasoner = Reasoner(threads=1)
+    answer = None
+    if args.patient:
+        body, content_type = _read_patient(args.patient)
+        try:
+            answer = reasoner.recommend(body, content_type)
+        except InvalidPatient as exc:
+            _print_invalid(exc)
+            return 2
+        except BadRequest as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "svg")
+    try:
+        picture = PathwayDrawer(reasoner.store).draw(answer, fmt, *titles(answer, reasoner.version))
+    except (DrawingUnavailable, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        Path(args.out).write_bytes(picture)
+        print(f"wrote {args.out} ({len(picture):,} bytes)", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(picture)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -324,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", help="the date the cohort is generated as of (default: today)")
     p.add_argument("--out")
     p.set_defaults(func=cmd_synth)
+    p = sub.add_parser("draw", help="the pathway as a picture (SVG or PNG): bare, or one patient's way through it")
+    p.add_argument("patient", nargs="?", help="a patient (JSON, .ttl, .jsonld, .nt; '-' for stdin); none: bare")
+    p.add_argument("--out", help="the file to write (default: standard output)")
+    p.add_argument("--format", choices=["svg", "png"], help="default: from --out's suffix, else svg")
+    p.set_defaults(func=cmd_draw)
     p = sub.add_parser("serve", help="serve the HTTP API (kg_service.api:app)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
