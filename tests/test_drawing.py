@@ -134,6 +134,23 @@ def test_her_lines_are_marked_and_her_way_is_lit_from_the_entry_to_the_next_step
     for option in answer["options"]:
         if option["status"] == "recommended":
             assert option["step"]["id"] in reached
+            assert "next" in drawn[option["step"]["id"]].get("class").split()
+    ahead = {s for s, n in drawn.items() if "next" in n.get("class").split()}
+    assert ahead <= reached
+    closed = {s for s, status in best_status(answer).items() if status == "not_eligible"}
+    assert not ahead & closed  # her way does not lead into a step closed for her
+
+
+def test_with_no_line_her_way_starts_at_the_entry(drawer, reasoner):
+    patient = json.loads((ROOT / "examples" / "patient-premenopausal-de-novo.json").read_text(encoding="utf-8"))
+    answer = reasoner.recommend(patient, today=TODAY)
+    svg = drawer.draw(answer)
+    entry = next(s for s, n in nodes(svg).items() if "entry" in n.get("class").split())
+    lit = [(g.get("data-source"), g.get("data-target")) for g in edges(svg) if "lit" in g.get("class").split()]
+    assert lit and entry in {source for source, _ in lit}
+    recommended = {o["step"]["id"] for o in answer["options"] if o["status"] == "recommended"}
+    assert recommended and recommended <= {target for _, target in lit}
+    assert not [n for n in nodes(svg).values() if n.get("data-lines")]
 
 
 def test_a_branch_added_in_turtle_is_drawn_with_no_code_change():

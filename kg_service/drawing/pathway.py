@@ -66,6 +66,7 @@ class Pathway:
     entry: str
     children: dict[str, list[str]] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # step or link IRI -> SVG id
+    next_of: dict[str, list[str]] = field(default_factory=dict)  # step -> treatment steps next after it
 
     def step_by_label(self) -> dict[str, str]:
         return {step.label: step.iri for step in self.steps.values()}
@@ -80,8 +81,11 @@ def read_pathway(store: OxigraphStore) -> Pathway:
     """Every step and link of the pathway, from the graph."""
     steps: dict[str, Step] = {}
     links: list[Link] = []
+    next_of: dict[str, list[str]] = {}
     for row in run_oxigraph(store, QUERY).rows:
-        if row.get("step") is not None:
+        if row.get("from") is not None:
+            next_of.setdefault(str(row["from"]), []).append(str(row["next"]))
+        elif row.get("step") is not None:
             iri = str(row["step"])
             steps[iri] = Step(
                 iri=iri,
@@ -110,7 +114,7 @@ def read_pathway(store: OxigraphStore) -> Pathway:
                 ident = f"{prefix}-{_local(iri)}-{n}"
             taken.add(ident)
             ids[iri] = ident
-    return Pathway(steps, links, entries[0].iri, children, ids)
+    return Pathway(steps, links, entries[0].iri, children, ids, {k: sorted(v) for k, v in next_of.items()})
 
 
 def step_statuses(answer: dict) -> dict[str, str]:
@@ -132,6 +136,25 @@ def lines_at_steps(pathway: Pathway, answer: dict) -> dict[int, list[str]]:
         if iri is not None and iri not in lines.setdefault(int(place["line"]), []):
             lines[int(place["line"])].append(iri)
     return lines
+
+
+def next_steps(pathway: Pathway, answer: dict, lines: dict[int, list[str]]) -> list[str]:
+    """Where her way goes next: every step with a recommended option, and the treatment steps the graph
+    places next (through decision steps only) after the steps of her position, or after the entry when she
+    has none, unless every option there is closed for her (all not eligible). Her position is the lines the
+    answer marks `in_position` (progression or ongoing); an answer that does not mark them: all her lines."""
+    statuses = step_statuses(answer)
+    places = answer.get("assessment", {}).get("pathway_position") or []
+    by_label = pathway.step_by_label()
+    if any("in_position" in p for p in places):
+        position = {by_label[p["step"]] for p in places if p.get("in_position") and p.get("step") in by_label}
+    else:
+        position = {iri for steps in lines.values() for iri in steps}
+    starts = sorted(position) if position else [pathway.entry]
+    ahead = {n for start in starts for n in pathway.next_of.get(start, []) if n not in position}
+    chosen = {s for s in ahead if statuses.get(s, "not_eligible") != "not_eligible"}
+    chosen |= {s for s, status in statuses.items() if status == "recommended"}
+    return sorted((s for s in chosen if s in pathway.steps), key=lambda s: pathway.steps[s].order)
 
 
 def _chain(pathway: Pathway, start: str, goal: str) -> list[tuple[str, str]]:
@@ -207,11 +230,8 @@ def to_dot(pathway: Pathway, answer: dict | None = None, title: str = "", subtit
     for number in sorted(lines):
         for iri in lines[number]:
             given.setdefault(iri, []).append(number)
-    next_steps = sorted(
-        (s for s, status in statuses.items() if status == "recommended"),
-        key=lambda s: pathway.steps[s].order if s in pathway.steps else 0,
-    )
-    lit = lit_links(pathway, [lines[n] for n in sorted(lines)], next_steps) if answer else set()
+    ahead = next_steps(pathway, answer, lines) if answer else []
+    lit = lit_links(pathway, [lines[n] for n in sorted(lines)], ahead) if answer else set()
     dot = graphviz.Digraph("pathway")
     dot.attr(rankdir="TB", nodesep="0.25", ranksep="0.45", fontname=FONT, bgcolor="white", labelloc="t", id="pathway")
     dot.attr("node", fontname=FONT, fontsize="12", margin="0.12,0.06", shape="box", fontcolor="#111111")
@@ -248,6 +268,8 @@ def to_dot(pathway: Pathway, answer: dict | None = None, title: str = "", subtit
             attrs.update(style="rounded,filled", fillcolor="#f4f4f4", color="#6b6b6b", penwidth="1")
         if step.entry:
             classes.append("entry")
+        if step.iri in ahead:
+            classes.append("next")
         attrs["class"] = " ".join(classes)
         label = f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{"".join(cells)}</TABLE>>'
         dot.node(pathway.ids[step.iri], label=label, **attrs)
@@ -347,7 +369,9 @@ def titles(answer: dict | None, version: str) -> tuple[str, str]:
     parts = [
         f"endocrine {assessment.get('endocrine_sensitivity') or 'sensitivity unknown'}",
         f"HER2 {assessment.get('her2_category') or 'unresolved'}",
-        f"{assessment.get('metastatic_lines', 0)} metastatic line(s)",
+        {0: "no metastatic line yet", 1: "1 metastatic line"}.get(
+            int(assessment.get("metastatic_lines") or 0), f"{assessment.get('metastatic_lines')} metastatic lines"
+        ),
     ]
     return (
         f"Patient {answer.get('patient_id', '')}: " + ", ".join(parts),
