@@ -43,6 +43,14 @@ def test_vignette(reasoner, path: Path):
         missing = " ".join(by_option[(step, regimen)]["missing"])
         for fragment in fragments:
             assert fragment.lower() in missing.lower(), f"{path.name}: {key}: {fragment!r} not in missing {missing!r}"
+    for key, fragments in case.get("expect_not_in_missing", {}).items():
+        step, regimen = key.split(" | ", 1)
+        missing = " ".join(by_option[(step, regimen)]["missing"])
+        for fragment in fragments:
+            assert fragment.lower() not in missing.lower(), f"{path.name}: {key}: {fragment!r} in missing {missing!r}"
+    for key in case.get("expect_no_missing", []):
+        step, regimen = key.split(" | ", 1)
+        assert by_option[(step, regimen)]["missing"] == [], f"{path.name}: {key}: {by_option[(step, regimen)]}"
     for key, fragments in case.get("expect_reasons", {}).items():
         step, regimen = key.split(" | ", 1)
         reasons = " ".join(by_option[(step, regimen)]["reasons"])

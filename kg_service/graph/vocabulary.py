@@ -17,7 +17,6 @@ class Vocabulary:
     drugs_by_name: dict[str, URIRef] = field(default_factory=dict)
     generic_names: dict[URIRef, str] = field(default_factory=dict)
     genes_by_symbol: dict[str, URIRef] = field(default_factory=dict)
-    windows: list[tuple[URIRef, int]] = field(default_factory=list)
 
     def member(self, value_set: URIRef, code: str) -> URIRef | None:
         return self.codes.get(value_set, {}).get(code)
@@ -39,8 +38,6 @@ def read_vocabulary(graph: Graph) -> Vocabulary:
         vocab.generic_names[drug] = str(generic)
     for gene, symbol in graph.query(query_catalog.load("service/genes")):
         vocab.genes_by_symbol[str(symbol)] = gene
-    for window, months in graph.query(query_catalog.load("service/lookback-windows")):
-        vocab.windows.append((window, int(months)))
     return vocab
 
 

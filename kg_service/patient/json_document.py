@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
+from rdflib import RDF, XSD, Literal, URIRef
 from rdflib.term import Node
 
 from kg_service.core.errors import Violation
@@ -57,33 +57,6 @@ class ParsedPatient:
     patient_id: str
     violations: list[Violation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def add_months(day: dt.date, months: int) -> dt.date | None:
-    """Shift a date by whole calendar months, clamping to the last day of the target month (None when the
-    result falls outside the calendar Python can represent)."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    if not dt.MINYEAR <= year <= dt.MAXYEAR:
-        return None
-    for candidate in range(day.day, 0, -1):
-        try:
-            return dt.date(year, month + 1, candidate)
-        except ValueError:
-            continue
-    return None
-
-
-def add_windows(graph: Graph | Triples, patient: URIRef, diagnosis: dt.date, windows: list[tuple[URIRef, int]]) -> None:
-    """Add the start of each look-back window, counted back from the metastatic diagnosis date (SPARQL 1.1
-    has no calendar arithmetic, so the service computes it from the months the graph gives)."""
-    for window, months in windows:
-        start = add_months(diagnosis, -months)
-        if start is not None:
-            node = BNode()
-            graph.add((patient, MBC.computedWindow, node))
-            graph.add((node, MBC.window, window))
-            graph.add((node, MBC.windowStart, Literal(start, datatype=XSD.date)))
 
 
 def _date(value: Any) -> Literal:
@@ -144,10 +117,7 @@ class PatientParser:
                 add((patient, prop, self._coded(key, document[key])))
         diagnosis = document.get("metastatic_diagnosis_date")
         if diagnosis is not None:
-            literal = _date(diagnosis)
-            add((patient, MBC.metastaticDiagnosisDate, literal))
-            if literal.datatype == XSD.date:
-                add_windows(graph, patient, literal.toPython(), self.vocab.windows)
+            add((patient, MBC.metastaticDiagnosisDate, _date(diagnosis)))
 
         her2 = document.get("her2")
         if her2 is not None:

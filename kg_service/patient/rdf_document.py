@@ -15,7 +15,6 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 from kg_service.core.errors import BadRequest, Violation
 from kg_service.core.namespaces import MBC
 from kg_service.graph.vocabulary import Vocabulary
-from kg_service.patient.json_document import add_windows
 from kg_service.patient.jsonld_loader import RemoteDocumentRefused
 from kg_service.store.oxigraph import to_ox
 
@@ -82,7 +81,4 @@ def parse_rdf_patient(
     for node in [patient, *graph.objects(patient, None)]:
         if not isinstance(node, Literal) and (node, MBC.inputField, None) not in graph:
             graph.add((node, MBC.inputField, Literal(str(node))))
-    diagnosis = graph.value(patient, MBC.metastaticDiagnosisDate)
-    if isinstance(diagnosis, Literal) and isinstance(diagnosis.toPython(), dt.date):
-        add_windows(graph, patient, diagnosis.toPython(), vocab.windows)
     return graph, str(graph.value(patient, MBC.patientId) or ""), ill_typed
