@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import anyio
+from anyio import to_thread
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from kg_service.http import state
@@ -36,7 +37,23 @@ SPARQL_RESPONSES = {
     },
     406: {"description": "No acceptable result format", "content": {"application/json": {"schema": ERROR_SCHEMA}}},
     415: ERROR_RESPONSES[415],
+    503: {
+        "description": "Every query worker is busy and the queue is full: retry after the seconds in Retry-After",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+        "content": {"application/json": {"schema": ERROR_SCHEMA}},
+    },
 }
+_limiter: anyio.CapacityLimiter | None = None
+
+
+def sparql_limiter() -> anyio.CapacityLimiter:
+    """The threads that wait on SPARQL workers: a pool of their own, as large as the workers and their queue,
+    so that queries never take the threads that recommendations run on (anyio's default pool)."""
+    global _limiter
+    capacity = state.get_sparql_workers().capacity
+    if _limiter is None or _limiter.total_tokens != capacity:
+        _limiter = anyio.CapacityLimiter(capacity)
+    return _limiter
 
 
 async def _sparql(request: Request) -> Response:
@@ -51,9 +68,19 @@ async def _sparql(request: Request) -> Response:
         params.setdefault(key, []).append(value)
     try:
         query = query_from_request(request.method, params, request.headers.get("content-type", ""), body)
-        outcome = await run_in_threadpool(execute, state.get_sparql_workers(), query, request.headers.get("accept"))
+        workers = state.get_sparql_workers()
+        if not workers.reserve():  # every worker busy and the queue full: say so now, do not wait
+            raise ProtocolError(503, "busy", workers.busy_message(), {"Retry-After": str(workers.retry_after())})
+        try:
+            outcome = await to_thread.run_sync(
+                execute, workers, query, request.headers.get("accept"), limiter=sparql_limiter()
+            )
+        finally:
+            workers.release()
     except ProtocolError as exc:
-        return error(exc.status, exc.error, exc.message)
+        response = error(exc.status, exc.error, exc.message)
+        response.headers.update(exc.headers)
+        return response
     return Response(outcome.body, media_type=outcome.media_type, headers=state.version_headers() | {"Vary": "Accept"})
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from kg_service.http.negotiation import choose
-from kg_service.http.sparql_guard import RefusedQuery, check_query, query_form
 from kg_service.http.sparql_workers import GRAPH_FORMATS, SELECT_FORMATS, Outcome, SparqlWorkers
 
 SELECT_OFFER = list(SELECT_FORMATS)
@@ -14,6 +13,7 @@ GRAPH_OFFER = list(GRAPH_FORMATS)
 FORM_TYPE = "application/x-www-form-urlencoded"
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
+DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri")
 
 
 @dataclass
@@ -21,6 +21,7 @@ class ProtocolError(Exception):
     status: int
     error: str
     message: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def query_from_request(method: str, params: dict[str, list[str]], content_type: str, body: bytes) -> str:
@@ -36,7 +37,13 @@ def query_from_request(method: str, params: dict[str, list[str]], content_type: 
             raise ProtocolError(400, "malformed_request", "the form body is not UTF-8") from exc
     if "update" in fields:
         raise ProtocolError(400, "update_refused", "SPARQL Update is refused: this endpoint is read-only")
+    if any(k in fields for k in DATASET_PARAMETERS):  # GET, form POST and direct POST alike
+        raise ProtocolError(
+            400, "unsupported_dataset", "this endpoint serves one graph; dataset parameters are not accepted"
+        )
     if method == "POST" and media == QUERY_TYPE:
+        if "query" in fields:
+            raise ProtocolError(400, "malformed_request", "a direct POST carries its query as the body only")
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -48,30 +55,21 @@ def query_from_request(method: str, params: dict[str, list[str]], content_type: 
     queries = fields.get("query", [])
     if len(queries) != 1:
         raise ProtocolError(400, "malformed_request", "give exactly one 'query' parameter")
-    if any(k in fields for k in ("default-graph-uri", "named-graph-uri")):
-        raise ProtocolError(
-            400, "unsupported_dataset", "this endpoint serves one graph; dataset parameters are not accepted"
-        )
     return queries[0]
 
 
 def execute(workers: SparqlWorkers, query: str, accept: str | None) -> Outcome:
-    """Check, negotiate and run a query; raise ProtocolError for anything refused."""
+    """Negotiate and run a query (the caller holds a place reserved on `workers`); raise ProtocolError for
+    anything refused. The query is read (updates and SERVICE refused, by the parsed query) in the worker,
+    under the query's time limit; the result format is chosen here for either form, and the worker takes the
+    one its form needs."""
     if len(query) > 20_000:
         raise ProtocolError(400, "query_too_long", "the query is longer than 20,000 characters")
-    try:
-        check_query(query)
-    except RefusedQuery as exc:
-        raise ProtocolError(400, "query_refused", str(exc)) from exc
-    try:
-        form = query_form(query)
-    except RefusedQuery as exc:
-        raise ProtocolError(400, "malformed_query", f"the query is not valid SPARQL 1.1: {exc}") from exc
-    offer = SELECT_OFFER if form in ("SELECT", "ASK") else GRAPH_OFFER
     # With no acceptable type, answer in the default format rather than 406 (RFC 9110 allows it): clients
     # such as rdflib's SPARQLStore ask for SPARQL results even for CONSTRUCT.
-    media_type = choose(accept, offer) or offer[0]
-    outcome = workers.run(query, form, media_type)
+    select_media = choose(accept, SELECT_OFFER) or SELECT_OFFER[0]
+    graph_media = choose(accept, GRAPH_OFFER) or GRAPH_OFFER[0]
+    outcome = workers.run(query, select_media, graph_media)
     if not outcome.ok:
         raise ProtocolError(400, outcome.error, outcome.message)
     return outcome

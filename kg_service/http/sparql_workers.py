@@ -1,23 +1,30 @@
-"""Read-only SPARQL execution under a time limit and a result-size limit.
+"""Read-only SPARQL execution under a time limit, a result-size limit and a bounded queue.
 
-Queries run in worker processes, each holding its own Oxigraph copy of the graph. A query that overruns its
-time limit is stopped by ending its worker, which is replaced; the server and the other workers go on.
+Queries run in worker processes, each holding its own Oxigraph copy of the graph and running at a lower CPU
+priority than the server (recommendations come first). A worker reads the query with the guard
+(`sparql_guard.read_query`: updates and SERVICE are refused) before the engine sees it, so a query that is
+slow even to parse is under the time limit too. A query that overruns its time limit is stopped by ending
+its worker, which is replaced; the server and the other workers go on.
+
+At most `workers + queue` queries are accepted at once: one past that is answered at once as busy (the
+endpoint's 503 with Retry-After) instead of waiting behind runaways. Results are written by Oxigraph's own
+SPARQL results serializers.
 """
 
 from __future__ import annotations
 
-import io
 import multiprocessing as mp
-import queue
+import os
+import queue as queue_module
 import threading
 import time
 from dataclasses import dataclass
 
 SELECT_FORMATS = {
-    "application/sparql-results+json": "json",
-    "application/sparql-results+xml": "xml",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
+    "application/sparql-results+json": "JSON",
+    "application/sparql-results+xml": "XML",
+    "text/csv": "CSV",
+    "text/tab-separated-values": "TSV",
 }
 GRAPH_FORMATS = {
     "text/turtle": "TURTLE",
@@ -25,6 +32,8 @@ GRAPH_FORMATS = {
     "application/rdf+xml": "RDF_XML",
     "application/ld+json": "JSON_LD",
 }
+BASE_IRI = "https://w3id.org/mbc-kg/sparql"  # relative IRIs in a query resolve against the endpoint's IRI
+WORKER_NICENESS = 10
 
 
 @dataclass
@@ -37,42 +46,67 @@ class Outcome:
 
 
 def _tsv_term(term) -> str:
-    return "" if term is None else term.n3()
+    return "" if term is None else str(term)  # pyoxigraph writes terms in their SPARQL/N-Triples syntax
 
 
-def _serialize_select(variables, rows, fmt: str) -> bytes:
-    from rdflib.query import Result
+def select_results(variables, rows, fmt: str) -> bytes:
+    """Rows of a SELECT, written by Oxigraph's serializer for `fmt` (via its own lossless TSV)."""
+    import pyoxigraph as ox
 
-    from kg_service.store.oxigraph import from_ox
-
-    names = [v.value for v in variables]
-    if fmt == "tsv":
-        out = io.StringIO()
-        out.write("\t".join(f"?{n}" for n in names) + "\n")
-        for row in rows:
-            out.write("\t".join(_tsv_term(from_ox(row[n])) for n in names) + "\n")
-        return out.getvalue().encode("utf-8")
-    from rdflib import Variable
-
-    result = Result("SELECT")
-    result.vars = [Variable(n) for n in names]
-    result.bindings = [{Variable(n): from_ox(row[n]) for n in names if row[n] is not None} for row in rows]
-    return result.serialize(format=fmt)
+    lines = ["\t".join(str(v) for v in variables)]
+    lines += ["\t".join(_tsv_term(row[v]) for v in variables) for row in rows]
+    text = ("\n".join(lines) + "\n").encode("utf-8")
+    parsed = ox.parse_query_results(text, format=ox.QueryResultsFormat.TSV)
+    return parsed.serialize(format=getattr(ox.QueryResultsFormat, fmt))
 
 
-def _serialize_ask(value: bool, fmt: str) -> bytes:
-    if fmt in ("csv", "tsv"):
-        return f"{'true' if value else 'false'}\n".encode()
-    from rdflib.query import Result
+def run_query(store, query: str, select_media: str, graph_media: str, max_rows: int) -> tuple:
+    """The worker's answer to one query: ("ok", body, media type) or ("error", code, message)."""
+    import pyoxigraph as ox
 
-    result = Result("ASK")
-    result.askAnswer = value
-    return result.serialize(format=fmt)
+    from kg_service.http.sparql_guard import MalformedQuery, RefusedQuery, read_query
+
+    try:
+        form = read_query(query)
+    except RefusedQuery as exc:
+        return ("error", "query_refused", str(exc))
+    except MalformedQuery as exc:
+        return ("error", "malformed_query", f"the query is not valid SPARQL 1.1: {exc}")
+    media_type = select_media if form in ("SELECT", "ASK") else graph_media
+    try:
+        result = store.query(query, base_iri=BASE_IRI)
+        if isinstance(result, ox.QueryBoolean):
+            body = result.serialize(format=getattr(ox.QueryResultsFormat, SELECT_FORMATS[media_type]))
+        elif isinstance(result, ox.QuerySolutions):
+            rows = []
+            for row in result:
+                rows.append(row)
+                if len(rows) > max_rows:
+                    raise OverflowError
+            body = select_results(result.variables, rows, SELECT_FORMATS[media_type])
+        else:
+            triples = []
+            for triple in result:
+                triples.append(triple)
+                if len(triples) > max_rows:
+                    raise OverflowError
+            body = ox.serialize(triples, format=getattr(ox.RdfFormat, GRAPH_FORMATS[media_type]))
+        return ("ok", body, media_type)
+    except OverflowError:
+        return ("error", "result_too_large", f"the result has more than {max_rows} rows or triples")
+    except SyntaxError as exc:
+        return ("error", "malformed_query", f"the query is not valid SPARQL 1.1: {exc}")
+    except Exception as exc:  # the engine's own refusals (e.g. unsupported features)
+        return ("error", "query_failed", f"{type(exc).__name__}: {exc}")
 
 
 def _worker(data: bytes, inbox, outbox, max_rows: int) -> None:
     import pyoxigraph as ox
 
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass
     store = ox.Store()
     store.load(data, format=ox.RdfFormat.N_TRIPLES)
     outbox.put(("ready",))
@@ -80,32 +114,7 @@ def _worker(data: bytes, inbox, outbox, max_rows: int) -> None:
         job = inbox.get()
         if job is None:
             return
-        query, form, media_type = job
-        try:
-            result = store.query(query)
-            if isinstance(result, ox.QueryBoolean):
-                body = _serialize_ask(bool(result), SELECT_FORMATS[media_type])
-            elif form == "SELECT":
-                rows = []
-                for row in result:
-                    rows.append(row)
-                    if len(rows) > max_rows:
-                        raise OverflowError
-                body = _serialize_select(result.variables, rows, SELECT_FORMATS[media_type])
-            else:
-                triples = []
-                for triple in result:
-                    triples.append(triple)
-                    if len(triples) > max_rows:
-                        raise OverflowError
-                body = ox.serialize(triples, format=getattr(ox.RdfFormat, GRAPH_FORMATS[media_type]))
-            outbox.put(("ok", body))
-        except OverflowError:
-            outbox.put(("error", "result_too_large", f"the result has more than {max_rows} rows or triples"))
-        except SyntaxError as exc:
-            outbox.put(("error", "malformed_query", f"the query is not valid SPARQL 1.1: {exc}"))
-        except Exception as exc:  # the engine's own refusals (e.g. unsupported features)
-            outbox.put(("error", "query_failed", f"{type(exc).__name__}: {exc}"))
+        outbox.put(run_query(store, *job, max_rows=max_rows))
 
 
 class _Worker:
@@ -127,25 +136,47 @@ class _Worker:
 
 
 class SparqlWorkers:
-    """A small pool of query processes; `run` blocks the calling thread, never the server's event loop."""
+    """A small pool of query processes; `run` blocks the calling thread, never the server's event loop.
 
-    def __init__(self, data: bytes, workers: int = 2, timeout: float = 5.0, max_rows: int = 10_000):
+    `queue` is how many queries may wait for a worker: the endpoint `reserve`s a place before it runs a query,
+    and a query beyond `workers + queue` is answered busy at once."""
+
+    def __init__(self, data: bytes, workers: int = 2, timeout: float = 5.0, max_rows: int = 10_000, queue: int = 8):
         self.data, self.timeout, self.max_rows = data, timeout, max_rows
+        self.capacity = workers + queue
+        self.slots = threading.BoundedSemaphore(self.capacity)
         self.ctx = mp.get_context("spawn")
-        self.idle: queue.Queue[_Worker] = queue.Queue()
-        self.lock = threading.Lock()
+        self.idle: queue_module.Queue[_Worker] = queue_module.Queue()
         for _ in range(workers):
             self.idle.put(_Worker(self.ctx, data, max_rows))
 
-    def run(self, query: str, form: str, media_type: str) -> Outcome:
+    def retry_after(self) -> int:
+        """Seconds a client told busy should wait: one time limit, rounded up."""
+        return max(1, int(-(-self.timeout // 1)))
+
+    def reserve(self) -> bool:
+        """Take one of the `workers + queue` places, without waiting; False when every place is taken (the
+        caller answers busy at once). A caller that got a place calls `run`, then `release`."""
+        return self.slots.acquire(blocking=False)
+
+    def release(self) -> None:
+        self.slots.release()
+
+    def busy_message(self) -> str:
+        return (
+            f"the SPARQL endpoint is busy ({self.capacity} queries running or waiting); retry in {self.retry_after()} s"
+        )
+
+    def run(self, query: str, select_media: str, graph_media: str) -> Outcome:
+        """Run one query on the next idle worker (waiting for one), under the time limit."""
         worker = self.idle.get()
         try:
             worker.wait_ready(timeout=60)
-            worker.inbox.put((query, form, media_type))
+            worker.inbox.put((query, select_media, graph_media))
             started = time.monotonic()
             try:
                 reply = worker.outbox.get(timeout=self.timeout)
-            except queue.Empty:
+            except queue_module.Empty:
                 worker.stop()
                 worker = _Worker(self.ctx, self.data, self.max_rows)
                 return Outcome(
@@ -155,7 +186,7 @@ class SparqlWorkers:
                     f"({time.monotonic() - started:.1f} s)",
                 )
             if reply[0] == "ok":
-                return Outcome(True, body=reply[1], media_type=media_type)
+                return Outcome(True, body=reply[1], media_type=reply[2])
             return Outcome(False, error=reply[1], message=reply[2])
         finally:
             self.idle.put(worker)

@@ -36,6 +36,7 @@ def get_sparql_workers() -> SparqlWorkers:
         workers=int(os.environ.get("MBC_KG_SPARQL_WORKERS", "2")),
         timeout=float(os.environ.get("MBC_KG_SPARQL_TIMEOUT", "5")),
         max_rows=int(os.environ.get("MBC_KG_SPARQL_MAX_ROWS", "10000")),
+        queue=int(os.environ.get("MBC_KG_SPARQL_QUEUE", "8")),
     )
 
 
