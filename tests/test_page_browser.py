@@ -187,6 +187,8 @@ def test_clicking_a_recommended_step_shows_its_reasons_and_trials(page, server):
         assert href == f"https://clinicaltrials.gov/study/{text}"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "clinician-page.png"), full_page=True)
+    page.locator("#assessment").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "clinician-page-top.png"))
     page.emulate_media(media="print")
     page.screenshot(path=str(ARTIFACTS / "clinician-page-print.png"), full_page=True)
     page.emulate_media(media="screen")

@@ -175,9 +175,15 @@ function showAssessment(result) {
     el("dt", {}, "Metastatic lines so far"), el("dd", {id: "metastatic-lines"}, String(a.metastatic_lines),
       positions.length ? ` (${positions.join("; ")})` : ""),
   );
-  const recommended = result.options.filter(o => o.status === "recommended");
-  list.append(el("dt", {}, "Recommended next"), el("dd", {id: "recommended"},
-    recommended.length ? recommended.map(o => `${o.regimen.label} (${o.step.label})`).join("; ") : "none"));
+  const byStep = new Map();
+  for (const o of result.options.filter(o => o.status === "recommended")) {
+    if (!byStep.has(o.step.label)) byStep.set(o.step.label, []);
+    byStep.get(o.step.label).push(o.regimen.label);
+  }
+  list.append(el("dt", {}, "Recommended next"), el("dd", {id: "recommended"}, byStep.size
+    ? el("ul", {class: "plain"}, [...byStep].map(([step, regimens]) => el("li", {}, el("strong", {}, step), ": ",
+        regimens.join("; "))))
+    : "none: see the undetermined options and what to test"));
   const warnings = document.getElementById("warnings");
   warnings.replaceChildren(...(result.warnings || []).map(w => el("li", {}, w)));
   document.getElementById("assessment").hidden = false;
@@ -235,7 +241,11 @@ async function loadExample() {
   if (!select.value) return;
   const option = select.selectedOptions[0];
   const response = await fetch(select.value);
-  document.getElementById("document").value = await response.text();
+  let text = await response.text();
+  if ((option.dataset.media || "").endsWith("json")) {
+    try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (err) { /* shown as it is */ }
+  }
+  document.getElementById("document").value = text;
   document.getElementById("format").value = option.dataset.media || "auto";
   clearErrors();
 }
