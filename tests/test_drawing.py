@@ -259,3 +259,10 @@ def test_page_and_offline_docs_are_served(client):
     examples = client.get("/ui/examples").json()
     assert examples and all(client.get(e["url"]).status_code == 200 for e in examples)
     assert client.get("/ui/examples/..%2Fpyproject.toml").status_code == 404
+
+
+def test_the_readmes_picture_is_the_graphs_pathway(graph):
+    svg = (ROOT / "docs" / "pathway.svg").read_bytes()  # regenerate: mbc-kg draw --out docs/pathway.svg
+    steps, links = graph_steps_and_links(graph)
+    assert set(nodes(svg)) == steps
+    assert {(g.get("data-link"), g.get("data-source"), g.get("data-target")) for g in edges(svg)} == links
