@@ -209,3 +209,24 @@ def test_a_batcher_refuses_past_its_queue_bound(reasoner):
     finally:
         gate.release.set()
         batcher.close()
+
+
+def test_a_request_cancelled_while_waiting_is_skipped_and_the_engine_goes_on(reasoner):
+    gate = Gate(reasoner)
+    batcher = Batcher(reasoner, BatchSettings(max_batch=4, max_queue=8, workers=1))
+    batcher.reasoner = type("Held", (), {"judge_many": gate})()
+    parsed = reasoner.parse(json.dumps(_documents()[0]), today=TODAY)
+    try:
+        first = batcher.submit(*parsed, derive=False)
+        _wait_for(lambda: batcher.batches == 1, "the first batch")
+        gone = batcher.submit(*parsed, derive=False)
+        assert gone.cancel()  # what asyncio does to the future of a client that disconnected
+        kept = batcher.submit(*parsed, derive=False)
+        gate.release.set()
+        assert first.result(60) == kept.result(60) == ([], None)
+        later = batcher.submit(*parsed, derive=False)  # the engine thread is still there
+        assert later.result(60) == ([], None)
+        assert batcher.sizes == [1, 1, 1]
+    finally:
+        gate.release.set()
+        batcher.close()

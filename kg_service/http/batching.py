@@ -131,6 +131,10 @@ class Batcher:
             batch = self._take()
             if batch is None:
                 return
+            # a request whose client went away was cancelled: skip it; the others can no longer be cancelled
+            batch = [item for item in batch if item.future.set_running_or_notify_cancel()]
+            if not batch:
+                continue
             self.batches += 1
             self.sizes.append(len(batch))
             try:
