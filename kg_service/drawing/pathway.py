@@ -243,6 +243,11 @@ def to_dot(pathway: Pathway, answer: dict | None = None, title: str = "", subtit
         rows.append(f'<TR><TD COLSPAN="9"><FONT COLOR="#333333">{html.escape(subtitle)}</FONT></TD></TR>')
     if answer:
         rows.append(_legend())
+    elif rows:
+        rows.append(
+            '<TR><TD BORDER="1" COLOR="#333333"><B>treatment step</B></TD>'
+            '<TD BORDER="1" COLOR="#6b6b6b" STYLE="rounded" BGCOLOR="#f4f4f4"><I>decision</I></TD></TR>'
+        )
     if rows:
         dot.attr(label=f'<<TABLE BORDER="0" CELLSPACING="4" CELLPADDING="4">{"".join(rows)}</TABLE>>')
     for step in sorted(pathway.steps.values(), key=lambda s: s.order):
