@@ -194,6 +194,20 @@ def test_clicking_a_recommended_step_shows_its_reasons_and_trials(page, server):
     page.emulate_media(media="screen")
 
 
+def test_every_control_has_a_label_and_steps_have_spoken_names(page, server):
+    page.goto(f"{server}/")
+    page.wait_for_selector("#picture svg g.step")
+    unlabelled = page.eval_on_selector_all(
+        "input, select, textarea", "cs => cs.filter(c => !c.labels || c.labels.length === 0).map(c => c.id)"
+    )
+    assert unlabelled == []
+    names = page.eval_on_selector_all(
+        "#picture svg g.step.treatment", "ns => ns.map(n => n.getAttribute('aria-label'))"
+    )
+    assert names and all(names)
+    assert page.get_attribute("html", "lang") == "en"
+
+
 def test_a_step_opens_from_the_keyboard(page, server):
     submit_example(page, server)
     node = page.locator("#picture svg g.step.treatment").first

@@ -24,12 +24,13 @@ from kg_service.store.oxigraph import OxigraphStore
 QUERY = "service/pathway-drawing"
 FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
 STATUS_ORDER = ("recommended", "eligible", "undetermined", "not_eligible")
-# fill, border, border style, mark, words. The fills are light, so black text keeps a contrast above 7:1;
+# fill, border, border style, mark, words. The fills are light: black text keeps a contrast above 7:1 on
+# them, the status words in the border colour above 6:1 (WCAG AA);
 # the mark and the words say the status without colour, and the border style says it again.
 STATUS_STYLE = {
-    "recommended": ("#b8e1b0", "#1a6b2f", "solid", "✔", "recommended"),
-    "eligible": ("#cfe3f3", "#1f5f99", "solid", "●", "eligible"),
-    "undetermined": ("#fbe3a1", "#7a4900", "dashed", "?", "undetermined"),
+    "recommended": ("#b8e1b0", "#14532b", "solid", "✔", "recommended"),
+    "eligible": ("#cfe3f3", "#1a4f80", "solid", "●", "eligible"),
+    "undetermined": ("#fbe3a1", "#6b3f00", "dashed", "?", "undetermined"),
     "not_eligible": ("#e4e4e4", "#4a4a4a", "dotted", "✕", "not eligible"),
 }
 LIT = "#6a1b9a"  # her lines and her way: a purple no status uses
