@@ -36,7 +36,9 @@ function detectMedia(text) {
   if (start.startsWith("{") || start.startsWith("[")) {
     try {
       const value = JSON.parse(text);
-      if (value && value.resourceType === "Bundle") return "application/fhir+json";
+      // a FHIR bundle goes as FHIR where the server says it takes FHIR (its OpenAPI), else as JSON
+      const fhir = document.querySelector('#format option[value="application/fhir+json"]');
+      if (value && value.resourceType === "Bundle" && fhir) return "application/fhir+json";
       if (value && (value["@context"] || value["@graph"] || value["@id"])) return "application/ld+json";
     } catch (err) { /* the server names the problem */ }
     return "application/json";
