@@ -142,6 +142,8 @@ def test_a_killed_run_resumes_to_the_bytes_of_an_uninterrupted_run(graph, tmp_pa
     assert not killed.exists()  # what a killed run leaves does not look complete
     partial = tmp_path / "killed.csv.partial"
     assert partial.exists() and partial.stat().st_size < whole.stat().st_size
-    assert cli_main(["screen", str(cohort), "--out", str(killed), "--resume", "--no-progress", "--workers", "1"]) == 0
+    resume = ["screen", str(cohort), "--out", str(killed), "--resume", "--no-progress", "--workers", "1"]
+    assert cli_main([*resume, "--today", "2026-11-26"]) == 2  # not the date the run was screened as of
+    assert cli_main(resume) == 0
     assert killed.read_bytes() == whole.read_bytes()
     assert not partial.exists() and not marker.exists()

@@ -313,6 +313,8 @@ def screen_to_file(lines: Iterable[str | bytes], path: Path, fmt: str = "csv", r
         raise ResumeError(f"nothing to resume: {marker} does not exist")
     today = options.pop("today", None)
     if state is not None:
+        if today is not None and today.isoformat() != state["today"]:
+            raise ResumeError(f"{partial} was screened as of {state['today']}, not {today.isoformat()}")
         today = dt.date.fromisoformat(state["today"])
     today = today or dt.datetime.now(dt.UTC).date()  # fixed for the run, and for its resumption
     if state is not None:
