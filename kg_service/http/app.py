@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg_service import __version__
-from kg_service.http import batching, catalog, downloads, drawing, pages, recommendations, sparql, state
+from kg_service.http import batching, catalog, cds_hooks, downloads, drawing, pages, recommendations, sparql, state
 from kg_service.http.openapi import PATIENT_SCHEMA_NAME, patient_document_schema
 from kg_service.http.responses import MAX_BODY_BYTES, error
 
@@ -44,7 +44,7 @@ app = FastAPI(
     docs_url=None,  # /docs and /redoc are served offline by pages.install
     redoc_url=None,
 )
-for module in (recommendations, catalog, downloads, sparql, drawing):
+for module in (recommendations, catalog, downloads, sparql, drawing, cds_hooks):
     app.include_router(module.router)
 pages.install(app)
 

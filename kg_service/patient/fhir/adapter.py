@@ -648,6 +648,11 @@ class FhirAdapter:
             courses.append(Course(drug, start, end, [entry.name], [entry.path], stopped_for))
         return courses
 
+    def drug_of(self, concept: Any) -> str | None:
+        """The generic name of the drug a medicationCodeableConcept names (code first, then name), or None."""
+        found = self._drug(concept, "medicationCodeableConcept", FhirConversion(document={}))
+        return found if found in self.mapping.drug_names.values() else None
+
     def _drug(self, concept: Any, element: str, out: FhirConversion) -> str | None:
         by_code = next((m.drug for m in self.mapping.concept_meanings(concept) if m.drug), None)
         text = _text(concept)

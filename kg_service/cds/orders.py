@@ -1,0 +1,34 @@
+"""Which regimens a drafted order is: each component of a regimen filled by one drafted drug (the drug, or a
+drug of the component's class), every drafted drug used, GnRH agonists aside, as the derivation's line
+matching reads a line. The table comes from the graph (queries/service/regimen-components.rq)."""
+
+from __future__ import annotations
+
+from itertools import permutations
+
+from rdflib import Graph
+
+from kg_service.graph import queries as query_catalog
+
+
+class RegimenTable:
+    def __init__(self, graph: Graph):
+        self.components: dict[str, dict[str, set[str]]] = {}  # regimen IRI -> component -> drug names
+        self.ignored: set[str] = set()
+        for regimen, component, name, ignored in graph.query(query_catalog.load("service/regimen-components")):
+            if ignored.toPython():
+                self.ignored.add(str(name))
+            else:
+                self.components.setdefault(str(regimen), {}).setdefault(str(component), set()).add(str(name))
+
+    def regimens_of(self, drugs: list[str]) -> set[str]:
+        """The regimens (IRIs) the drafted drugs make up."""
+        drafted = sorted(set(drugs) - self.ignored)
+        found = set()
+        for regimen, components in self.components.items():
+            slots = list(components.values())
+            if len(slots) != len(drafted):
+                continue
+            if any(all(d in slot for d, slot in zip(order, slots, strict=True)) for order in permutations(drafted)):
+                found.add(regimen)
+        return found

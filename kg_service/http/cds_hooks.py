@@ -1,0 +1,276 @@
+"""CDS Hooks 2.0 (issue 15): discovery, the patient-view and order-select services, feedback and its counts.
+
+A service call gets the patient's FHIR data from `prefetch`, else from `fhirServer` with the client's token
+(412 when neither gives it), converts it with the FHIR adapter and is judged through the same batching path
+as /v1/recommendations; cards are built from the answer (kg_service/cds/cards.py). With trusted issuers
+configured (MBC_KG_CDS_TRUSTED_ISSUERS) every call must carry a valid JWT (401 otherwise). Every response
+allows CORS, as browser clients (the CDS Hooks sandbox) need.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from kg_service.cds.cards import CardMaker, prune
+from kg_service.cds.feedback import FeedbackError, FeedbackStore, check_feedback
+from kg_service.cds.orders import RegimenTable
+from kg_service.cds.prefetch import FetchFailed, MissingData, gather
+from kg_service.cds.security import TokenVerifier, Unauthorized, read_issuers
+from kg_service.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
+from kg_service.http import state
+from kg_service.http.recommendations import _judge
+from kg_service.http.responses import MAX_BODY_BYTES, error
+
+router = APIRouter(tags=["cds-hooks"])
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "600",
+}
+
+EXAMPLE_REQUEST = {
+    "hook": "patient-view",
+    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+    "context": {"userId": "Practitioner/example", "patientId": "relapsed-1"},
+    "prefetch": {"patient": {"resourceType": "Patient", "id": "relapsed-1", "gender": "female"}, "conditions": None},
+}
+EXAMPLE_CARDS = {
+    "cards": [
+        {
+            "uuid": "4a4bd2d8-8a3e-4e0c-9c5e-3d2b1f0e9a11",
+            "summary": "Pathway option: Elacestrant (Elacestrant / Imlunestrant)",
+            "detail": "**Elacestrant** (step: Elacestrant / Imlunestrant; status: recommended)\n"
+            "- ESR1 p.Y537S detected",
+            "indicator": "info",
+            "source": {"label": "mbc-kg pathway reasoner (graph 2026-12-01)", "url": "http://127.0.0.1:8000/v1/steps"},
+        }
+    ]
+}
+
+
+@lru_cache(maxsize=1)
+def get_feedback_store() -> FeedbackStore:
+    return FeedbackStore(os.environ.get("MBC_KG_CDS_FEEDBACK_DB", ":memory:"))
+
+
+@lru_cache(maxsize=1)
+def get_verifier() -> TokenVerifier:
+    return TokenVerifier(read_issuers(os.environ.get("MBC_KG_CDS_TRUSTED_ISSUERS")))
+
+
+def fhir_timeout() -> float:
+    return float(os.environ.get("MBC_KG_CDS_FHIR_TIMEOUT", "10"))
+
+
+def _base(request: Request) -> str:
+    return (os.environ.get("MBC_KG_CDS_BASE_URL") or str(request.base_url)).rstrip("/")
+
+
+def _page(request: Request) -> str | None:
+    """The clinician's page (GET /), if this deployment serves one."""
+    for route in request.app.routes:
+        if getattr(route, "path", None) == "/" and "GET" in (getattr(route, "methods", None) or ()):
+            return f"{_base(request)}/"
+    return None
+
+
+def _cors(response: Response) -> Response:
+    response.headers.update(CORS)
+    return response
+
+
+def _error(status: int, code: str, message: str, violations: list[dict] | None = None) -> Response:
+    return _cors(error(status, code, message, violations))
+
+
+def _authorize(request: Request) -> Response | None:
+    verifier = get_verifier()
+    if not verifier.enabled:
+        return None
+    audience = _base(request) + request.url.path
+    try:
+        verifier.verify(request.headers.get("authorization"), audience)
+    except Unauthorized as exc:
+        response = _error(401, "unauthorized", str(exc))
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+    return None
+
+
+async def _json_body(request: Request) -> dict | Response:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return _error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(400, "bad_request", f"the body is not valid JSON: {exc}")
+    if not isinstance(parsed, dict):
+        return _error(400, "bad_request", "the body must be a JSON object")
+    return parsed
+
+
+@router.options("/cds-services", include_in_schema=False)
+@router.options("/cds-services/{service_id}", include_in_schema=False)
+@router.options("/cds-services/{service_id}/feedback", include_in_schema=False)
+async def preflight() -> Response:
+    return _cors(Response(status_code=204))
+
+
+@router.get(
+    "/cds-services",
+    responses={
+        200: {
+            "description": "The CDS services (CDS Hooks 2.0 discovery)",
+            "content": {"application/json": {"example": {"services": list(SERVICES.values())}}},
+        }
+    },
+)
+async def discovery() -> JSONResponse:
+    """CDS Hooks discovery: the patient-view and order-select services with their prefetch templates."""
+    return _cors(JSONResponse({"services": list(SERVICES.values())}))
+
+
+def _check_request(service_id: str, body: dict) -> list[dict]:
+    problems = []
+    if body.get("hook") != SERVICES[service_id]["hook"]:
+        problems.append(
+            {
+                "field": "hook",
+                "message": f"must be {SERVICES[service_id]['hook']!r} for this service (got {body.get('hook')!r})",
+            }
+        )
+    if not isinstance(body.get("hookInstance"), str) or not body["hookInstance"]:
+        problems.append({"field": "hookInstance", "message": "is required: a UUID for this hook's firing"})
+    context = body.get("context")
+    if not isinstance(context, dict) or not isinstance(context.get("patientId"), str):
+        problems.append({"field": "context.patientId", "message": "is required"})
+    if body.get("fhirAuthorization") is not None and not isinstance(body.get("fhirServer"), str):
+        problems.append({"field": "fhirServer", "message": "is required when fhirAuthorization is sent"})
+    if service_id == ORDER_SELECT and isinstance(context, dict):
+        drafts = context.get("draftOrders")
+        if not isinstance(drafts, dict) or drafts.get("resourceType") != "Bundle":
+            problems.append({"field": "context.draftOrders", "message": "is required: a Bundle of the draft orders"})
+        if not isinstance(context.get("selections"), list):
+            problems.append(
+                {"field": "context.selections", "message": "is required: the references of the selected orders"}
+            )
+    return problems
+
+
+@lru_cache(maxsize=1)
+def get_regimens() -> RegimenTable:
+    return RegimenTable(state.get_reasoner().graph)
+
+
+def _drafted(body: dict) -> list[tuple[list[str], list[str], set[str]]]:
+    """The selected draft MedicationRequests as one regimen: their references and the drugs they name."""
+    context = body["context"]
+    selections = set(context.get("selections") or [])
+    references, drugs = [], []
+    adapter = state.get_reasoner().fhir
+    for entry in context["draftOrders"].get("entry") or []:
+        resource = (entry or {}).get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "MedicationRequest":
+            continue
+        reference = f"MedicationRequest/{resource.get('id')}"
+        if selections and reference not in selections:
+            continue
+        drug = adapter.drug_of(resource.get("medicationCodeableConcept"))
+        if drug:
+            references.append(reference)
+            drugs.append(drug)
+    return [(references, drugs, get_regimens().regimens_of(drugs))] if drugs else []
+
+
+@router.post(
+    "/cds-services/{service_id}",
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}, "example": EXAMPLE_REQUEST}}}
+    },
+    responses={
+        200: {"description": "Cards (CDS Hooks 2.0)", "content": {"application/json": {"example": EXAMPLE_CARDS}}},
+        401: {"description": "Trusted issuers are configured and the bearer JWT is missing or invalid"},
+        404: {"description": "No such service"},
+        412: {"description": "No prefetch and no fhirServer: the service cannot get the patient data it needs"},
+        502: {"description": "The FHIR server did not give the data (error, timeout, redirect to another host)"},
+    },
+)
+async def call_service(service_id: str, request: Request) -> Response:
+    """Call a CDS service: patient-view cards (the pathway's options, the tests that would decide the
+    undetermined ones) or order-select cards (the drafted regimen checked against the answer)."""
+    if service_id not in SERVICES:
+        return _error(404, "not_found", f"no CDS service {service_id!r}; see GET /cds-services")
+    denied = _authorize(request)
+    if denied is not None:
+        return denied
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    problems = _check_request(service_id, body)
+    if problems:
+        return _error(400, "bad_request", "the CDS Hooks request is malformed", problems)
+    try:
+        bundle = await run_in_threadpool(gather, body, SERVICES[service_id]["prefetch"], fhir_timeout())
+    except MissingData as exc:
+        return _error(412, "precondition_failed", str(exc))
+    except FetchFailed as exc:
+        return _error(502, "fhir_server_error", str(exc))
+    judged = await _judge(json.dumps(bundle).encode(), "application/fhir+json", derive=True)
+    if isinstance(judged, Response):
+        return _cors(judged)
+    prepared, violations, answer = judged
+    if violations:
+        if prepared.fhir is not None and prepared.fhir.fatal:
+            return _cors(JSONResponse({"cards": []}))  # not a breast cancer patient: no advice
+        maker = CardMaker({"knowledge_graph_version": state.get_reasoner().version}, _base(request), _page(request))
+        listed = "\n".join(f"- `{v.field}`: {v.message}" for v in violations)
+        cards = [
+            maker.card("info", f"Breast cancer pathway not applied: {len(violations)} problem(s) in the record", listed)
+        ]
+    else:
+        maker = CardMaker(answer, _base(request), _page(request))
+        cards = maker.patient_view() if service_id == PATIENT_VIEW else maker.order_select(_drafted(body))
+    get_feedback_store().issued(service_id, cards)
+    return _cors(JSONResponse({"cards": [prune(c) for c in cards]}))
+
+
+@router.post(
+    "/cds-services/{service_id}/feedback",
+    responses={200: {"description": "The feedback was stored"}, 400: {"description": "A feedback item is malformed"}},
+)
+async def feedback(service_id: str, request: Request) -> Response:
+    """Store the CDS client's feedback on cards (accepted with the suggestions taken, or overridden)."""
+    if service_id not in SERVICES:
+        return _error(404, "not_found", f"no CDS service {service_id!r}")
+    denied = _authorize(request)
+    if denied is not None:
+        return denied
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        items = check_feedback(body)
+    except FeedbackError as exc:
+        return _error(400, "bad_request", "the feedback is malformed", [{"field": exc.field, "message": exc.message}])
+    stored = await run_in_threadpool(get_feedback_store().add, service_id, items)
+    return _cors(JSONResponse({"stored": stored}))
+
+
+@router.get("/cds-services/{service_id}/feedback")
+async def feedback_counts(service_id: str) -> Response:
+    """Read-only: the feedback received per card and outcome."""
+    if service_id not in SERVICES:
+        return _error(404, "not_found", f"no CDS service {service_id!r}")
+    counts = await run_in_threadpool(get_feedback_store().counts, service_id)
+    return _cors(JSONResponse({"service": service_id, "counts": counts}))
