@@ -98,6 +98,7 @@ def page(browser_context, server):
 
     browser_context.route("**/*", guard)
     tab = browser_context.new_page()
+    tab.set_default_timeout(120_000)  # a shared 2-core machine: waits end when the page is ready, not before
     tab.on("request", lambda request: seen.append(request.url))
     blocked: list[str] = []  # refused by the page's Content-Security-Policy: never sent
     tab.on(
@@ -122,7 +123,9 @@ def page(browser_context, server):
 
 def answer_for(server: str, name: str) -> dict:
     body = (ROOT / "examples" / name).read_bytes()
-    response = httpx.post(f"{server}/v1/recommendations", content=body, headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        f"{server}/v1/recommendations", content=body, headers={"Content-Type": "application/json"}, timeout=120
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -221,7 +224,7 @@ def test_a_bad_document_shows_the_fields_error_next_to_it(page, server):
     document = json.loads((ROOT / "examples" / EXAMPLE).read_text(encoding="utf-8"))
     document["therapies"][0]["drugs"] = ["notadrug"]
     del document["er"]
-    expected = httpx.post(f"{server}/v1/recommendations", json=document).json()["violations"]
+    expected = httpx.post(f"{server}/v1/recommendations", json=document, timeout=120).json()["violations"]
     assert {v["field"] for v in expected} >= {"er"}
     page.goto(f"{server}/")
     page.fill("#document", json.dumps(document, indent=2))
@@ -250,6 +253,22 @@ def test_turtle_example_gives_the_same_picture(page, server):
     assert recommended == len(
         {o["step"]["id"] for o in answer_for(server, EXAMPLE)["options"] if o["status"] == "recommended"}
     )
+
+
+def test_a_fhir_bundle_example_is_sent_as_fhir_and_drawn(page, server):
+    name = "patient-relapsed-esr1.fhir.json"
+    body = (ROOT / "examples" / name).read_bytes()
+    response = httpx.post(
+        f"{server}/v1/recommendations", content=body, headers={"Content-Type": "application/fhir+json"}, timeout=120
+    )  # generous: the first FHIR bundle a server reads prepares the FHIR mapping (about 20 s here)
+    assert response.status_code == 200, response.text
+    expected = {o["step"]["id"] for o in response.json()["options"] if o["status"] == "recommended"}
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.headers.get("content-type", "")) if r.method == "POST" else None)
+    submit_example(page, server, name)
+    assert page.input_value("#format") == "application/fhir+json" and "application/fhir+json" in sent
+    drawn = page.eval_on_selector_all("#picture svg g.step.status-recommended", "ns => ns.map(n => n.dataset.step)")
+    assert set(drawn) == expected and expected
 
 
 @pytest.mark.parametrize(

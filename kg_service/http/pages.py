@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kg_service.core.resources import data_dir
-from kg_service.http.responses import error
+from kg_service.http.responses import ACCEPTED_TYPES, error
 
 STATIC = Path(__file__).parent / "static"
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
@@ -73,7 +73,13 @@ async def example(name: str) -> Response:
     if chosen is None:
         return error(404, "not_found", f"no example patient named {name!r}")
     text = (data_dir("examples") / chosen["file"]).read_bytes()
-    return Response(text, media_type=MEDIA.get(Path(name).suffix, chosen["media_type"]))
+    return Response(text, media_type=chosen["media_type"] or MEDIA.get(Path(name).suffix))
+
+
+@router.get("/ui/formats")
+async def formats() -> JSONResponse:
+    """The media types a patient may be sent in (the page offers these and no other)."""
+    return JSONResponse({"accepted": ACCEPTED_TYPES})
 
 
 def install(app: FastAPI) -> None:

@@ -36,7 +36,7 @@ function detectMedia(text) {
   if (start.startsWith("{") || start.startsWith("[")) {
     try {
       const value = JSON.parse(text);
-      // a FHIR bundle goes as FHIR where the server says it takes FHIR (its OpenAPI), else as JSON
+      // a FHIR bundle goes as FHIR where the server takes FHIR (GET /ui/formats), else as JSON
       const fhir = document.querySelector('#format option[value="application/fhir+json"]');
       if (value && value.resourceType === "Bundle" && fhir) return "application/fhir+json";
       if (value && (value["@context"] || value["@graph"] || value["@id"])) return "application/ld+json";
@@ -284,10 +284,9 @@ async function start() {
     if (version) for (const id of ["graph-version", "graph-version-foot"]) document.getElementById(id).textContent = version;
   } catch (err) { /* shown with the first answer */ }
   try {
-    const spec = await (await fetch("/openapi.json")).json();
-    const body = spec.paths?.["/v1/recommendations"]?.post?.requestBody?.content || {};
-    if (!("application/fhir+json" in body)) {
-      document.querySelector('#format option[value="application/fhir+json"]').remove();
+    const accepted = (await (await fetch("/ui/formats")).json()).accepted || [];
+    for (const option of [...document.querySelectorAll("#format option")]) {
+      if (option.value !== "auto" && !accepted.includes(option.value)) option.remove();
     }
   } catch (err) { /* keep every format */ }
   try {
