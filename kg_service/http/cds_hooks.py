@@ -24,6 +24,7 @@ from kg_service.cds.prefetch import FetchFailed, MissingData, gather
 from kg_service.cds.security import TokenVerifier, Unauthorized, read_issuers
 from kg_service.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
 from kg_service.http import state
+from kg_service.http.openapi import ERROR_SCHEMA
 from kg_service.http.recommendations import _judge
 from kg_service.http.responses import MAX_BODY_BYTES, error
 
@@ -53,6 +54,35 @@ EXAMPLE_CARDS = {
             "source": {"label": "mbc-kg pathway reasoner (graph 2026-12-01)", "url": "http://127.0.0.1:8000/v1/steps"},
         }
     ]
+}
+
+
+def _documented(code: int, text: str) -> dict:
+    return {code: {"description": text, "content": {"application/json": {"schema": ERROR_SCHEMA}}}}
+
+
+NOT_FOUND = _documented(404, "No such CDS service")
+UNAUTHORIZED = _documented(401, "Trusted issuers are configured and the bearer JWT is missing or invalid")
+BAD = _documented(400, "The body is not JSON, or breaks the CDS Hooks request or feedback shape (the field is named)")
+TOO_LARGE = _documented(413, "The body is larger than 1 MB")
+
+
+EXAMPLE_FEEDBACK = {
+    "feedback": [
+        {
+            "card": "4a4bd2d8-8a3e-4e0c-9c5e-3d2b1f0e9a11",
+            "outcome": "overridden",
+            "overrideReason": {"reason": {"code": "other", "display": "Other"}, "userComment": "discussed"},
+            "outcomeTimestamp": "2026-12-01T10:00:00Z",
+        }
+    ]
+}
+EXAMPLE_COUNT = {
+    "card": "4a4bd2d8-8a3e-4e0c-9c5e-3d2b1f0e9a11",
+    "indicator": "info",
+    "summary": "Pathway option: Elacestrant (Elacestrant / Imlunestrant)",
+    "outcome": "overridden",
+    "count": 1,
 }
 
 
@@ -200,10 +230,13 @@ def _drafted(body: dict) -> list[tuple[list[str], list[str], set[str]]]:
     },
     responses={
         200: {"description": "Cards (CDS Hooks 2.0)", "content": {"application/json": {"example": EXAMPLE_CARDS}}},
-        401: {"description": "Trusted issuers are configured and the bearer JWT is missing or invalid"},
-        404: {"description": "No such service"},
-        412: {"description": "No prefetch and no fhirServer: the service cannot get the patient data it needs"},
-        502: {"description": "The FHIR server did not give the data (error, timeout, redirect to another host)"},
+        **BAD,
+        **UNAUTHORIZED,
+        **NOT_FOUND,
+        **TOO_LARGE,
+        **_documented(412, "No prefetch and no fhirServer: the service cannot get the patient data it needs"),
+        **_documented(502, "The FHIR server did not give the data (error, timeout, redirect to another host)"),
+        **_documented(503, "More requests are waiting than the queue allows; retry after Retry-After"),
     },
 )
 async def call_service(service_id: str, request: Request) -> Response:
@@ -247,7 +280,16 @@ async def call_service(service_id: str, request: Request) -> Response:
 
 @router.post(
     "/cds-services/{service_id}/feedback",
-    responses={200: {"description": "The feedback was stored"}, 400: {"description": "A feedback item is malformed"}},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object"}, "example": EXAMPLE_FEEDBACK}}}
+    },
+    responses={
+        200: {"description": "The feedback was stored", "content": {"application/json": {"example": {"stored": 1}}}},
+        **BAD,
+        **UNAUTHORIZED,
+        **NOT_FOUND,
+        **TOO_LARGE,
+    },
 )
 async def feedback(service_id: str, request: Request) -> Response:
     """Store the CDS client's feedback on cards (accepted with the suggestions taken, or overridden)."""
@@ -267,7 +309,16 @@ async def feedback(service_id: str, request: Request) -> Response:
     return _cors(JSONResponse({"stored": stored}))
 
 
-@router.get("/cds-services/{service_id}/feedback")
+@router.get(
+    "/cds-services/{service_id}/feedback",
+    responses={
+        200: {
+            "description": "Feedback counts per card and outcome",
+            "content": {"application/json": {"example": {"service": PATIENT_VIEW, "counts": [EXAMPLE_COUNT]}}},
+        },
+        **NOT_FOUND,
+    },
+)
 async def feedback_counts(service_id: str) -> Response:
     """Read-only: the feedback received per card and outcome."""
     if service_id not in SERVICES:
