@@ -20,7 +20,7 @@ from kg_service.graph.shapes import load_shapes
 from kg_service.graph.vocabulary import Vocabulary, read_vocabulary
 from kg_service.patient.fhir import FhirAdapter, FhirConversion, is_fhir_bundle
 from kg_service.patient.json_document import PatientParser, Triples
-from kg_service.patient.json_text import check_document, parse_json, supersede
+from kg_service.patient.json_text import check_document, own_copy, parse_json, supersede
 from kg_service.patient.rdf_document import parse_rdf_patient
 from kg_service.patient.validation import CompiledPatientShapes, validate_patient
 from kg_service.reasoning.answer import build_answer
@@ -104,6 +104,8 @@ class Reasoner:
             return PreparedPatient(graph, patient_id, []), violations
         if isinstance(body, (bytes, str)):
             body = parse_json(body)  # strict JSON: BadRequest for a body that is not JSON at all
+        else:
+            body = own_copy(body)  # check_document may cut it down: never the caller's own object
         if media == FHIR_TYPE or is_fhir_bundle(body):
             return self._parse_fhir(body, today)
         text_violations = check_document(body)  # NaN, repeated names, codes as numbers, no dates, size limits
