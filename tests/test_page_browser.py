@@ -242,6 +242,17 @@ def test_a_bad_document_shows_the_fields_error_next_to_it(page, server):
     assert page.locator("#assessment").is_hidden()
 
 
+def test_a_bad_document_after_a_patient_leaves_nothing_of_hers_on_the_page(page, server):
+    submit_example(page, server)
+    page.fill("#document", json.dumps({"id": "other", "stage": "metastatic"}))
+    page.click("#submit")
+    page.wait_for_selector("#document-errors:not([hidden])")
+    assert page.locator("#assessment").is_hidden() and page.locator("#summary").is_hidden()
+    assert page.locator("#details").is_hidden()
+    page.wait_for_function("() => !document.querySelector('#picture svg g.step[data-status]')")
+    assert page.locator("#picture svg g.step").count() == 18  # the bare pathway again
+
+
 def test_a_body_that_is_not_a_document_is_refused_in_words(page, server):
     page.goto(f"{server}/")
     page.fill("#document", "{not json")

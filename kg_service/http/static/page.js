@@ -202,9 +202,26 @@ function showSummary(result) {
   document.getElementById("summary").hidden = false;
 }
 
+async function showBare() {
+  try {
+    const bare = await fetch("/v1/pathway.svg");
+    if (bare.ok) insertPicture(await bare.text()); else document.getElementById("picture").replaceChildren();
+  } catch (err) { document.getElementById("picture").replaceChildren(); }
+}
+
+function forgetAnswer() {
+  // a new document replaces the last patient's answer at once: nothing of hers stays beside another's errors
+  answer = null;
+  for (const id of ["assessment", "details", "summary"]) document.getElementById(id).hidden = true;
+  document.getElementById("details-body").replaceChildren();
+  document.getElementById("summary-body").replaceChildren();
+  if (document.querySelector("#picture svg g.step[data-status]")) showBare();
+}
+
 async function submitPatient(event) {
   event.preventDefault();
   clearErrors();
+  forgetAnswer();
   const text = document.getElementById("document").value;
   if (!text.trim()) { showErrors("Paste a patient document, upload a file or choose an example.", []); return; }
   const media = detectMedia(text);
@@ -289,10 +306,7 @@ async function start() {
       if (option.value !== "auto" && !accepted.includes(option.value)) option.remove();
     }
   } catch (err) { /* keep every format */ }
-  try {
-    const bare = await fetch("/v1/pathway.svg");
-    if (bare.ok) insertPicture(await bare.text());
-  } catch (err) { /* drawn with the first answer */ }
+  await showBare();
 }
 
 document.addEventListener("DOMContentLoaded", start);
