@@ -1,4 +1,5 @@
-"""The command line: `mbc-kg check | recommend | validate | export | query | draw | serve`."""
+"""The command line of mbc-kg: one command per task (`mbc-kg --help` lists every command, `mbc-kg COMMAND
+--help` explains one and each of its options)."""
 
 from __future__ import annotations
 
@@ -88,15 +89,17 @@ def print_table(answer: dict, verbose: bool = False) -> None:
     for option in answer["options"]:
         if option["status"] == "not_eligible" and not verbose:
             continue
-        why = option["reasons"][0] if option["reasons"] else ""
-        if option["missing"]:
-            why = "missing: " + "; ".join(option["missing"])
+        reasons = option["reasons"]  # failing criteria first
+        if option["status"] == "not_eligible" or not option["missing"]:  # what closed it comes first
+            why, rest = (reasons[0] if reasons else ""), reasons[1:]
+        else:  # undetermined: what to test, then every reason
+            why, rest = "missing: " + "; ".join(option["missing"]), reasons
         print(
             f"{STATUS_MARK[option['status']]:<13} {option['step']['label'][:40]:<40} "
             f"{option['regimen']['label'][:34]:<34} {why}"
         )
         if verbose:
-            for reason in option["reasons"][1:]:
+            for reason in rest:
                 print(textwrap.indent(reason, " " * 89))
             trials = [f"{e['label']} {e['nct']}" for e in option["evidence"] if e["type"] == "trial"]
             if trials:
@@ -316,18 +319,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="show every option with all its reasons")
     p.set_defaults(func=cmd_recommend)
     p = sub.add_parser("validate", help="check a patient document against the patient shapes")
-    p.add_argument("patient")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("patient", help="patient file (.json, .ttl, .jsonld, .nt), or - for standard input")
+    p.add_argument("--json", action="store_true", help="print the verdict as JSON (valid, violations, warnings)")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("export", help="write the graph (or the OWL vocabulary) in an RDF syntax")
-    p.add_argument("--what", choices=["graph", "ontology"], default="graph")
+    p.add_argument(
+        "--what", choices=["graph", "ontology"], default="graph", help="the whole graph, or the OWL vocabulary only"
+    )
     p.add_argument("--format", default="ttl", help="ttl, xml (RDF/XML), jsonld or nt")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("query", help="run a catalog query by name (mbc-kg query --list)")
     p.add_argument("name", nargs="?", help="e.g. regimens-by-biomarker, or checks/step-label-unique")
     p.add_argument("--param", action="append", help="bind a parameter: key=value (IRI, CURIE or literal)")
-    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="how to print the rows")
     p.add_argument("--list", action="store_true", help="list the queries with what they answer")
     p.set_defaults(func=cmd_query)
     p = sub.add_parser("load", help="load the graph into an external SPARQL server (e.g. Oxigraph server)")
@@ -336,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("screen", help="screen a cohort: NDJSON patient documents in, CSV or JSON lines out")
     p.add_argument("patients", help="NDJSON file of contract documents, or - for standard input")
     p.add_argument("--out", help="output file (.csv, or .jsonl for one answer per line); default standard output")
-    p.add_argument("--format", choices=["csv", "jsonl"])
+    p.add_argument("--format", choices=["csv", "jsonl"], help="default: from --out's suffix, else csv")
     p.add_argument(
         "--workers", type=int, help="processes, each loading the graph once (default: the cores this process may use)"
     )
@@ -346,13 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", action="store_true", help="continue the interrupted run that wrote OUT.partial, from its checkpoint"
     )
     p.add_argument("--dask", metavar="ADDRESS", help="run the batches on a Dask cluster, e.g. tcp://scheduler:8786")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
     p.set_defaults(func=cmd_screen)
     p = sub.add_parser("synth", help="generate synthetic, valid patient documents (NDJSON)")
-    p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--n", type=int, default=1000, help="how many patients (default 1000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives the same cohort (default 1)")
     p.add_argument("--today", help="the date the cohort is generated as of (default: today)")
-    p.add_argument("--out")
+    p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_synth)
     p = sub.add_parser("draw", help="the pathway as a picture (SVG or PNG): bare, or one patient's way through it")
     p.add_argument("patient", nargs="?", help="a patient (JSON, .ttl, .jsonld, .nt; '-' for stdin); none: bare")
@@ -360,9 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["svg", "png"], help="default: from --out's suffix, else svg")
     p.set_defaults(func=cmd_draw)
     p = sub.add_parser("serve", help="serve the HTTP API (kg_service.api:app)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.set_defaults(func=cmd_serve)
+    for choice in sub._choices_actions:  # each command's --help opens with what it does
+        command = sub.choices[choice.dest]
+        command.description = command.description or choice.help
     return parser
 
 
