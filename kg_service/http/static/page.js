@@ -11,6 +11,7 @@ const MEDIA_NAMES = {
   "application/n-triples": "N-Triples", "application/fhir+json": "FHIR Bundle",
 };
 let answer = null;
+let submission = 0;  // only the latest submission's answers are shown
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -225,20 +226,24 @@ async function submitPatient(event) {
   const text = document.getElementById("document").value;
   if (!text.trim()) { showErrors("Paste a patient document, upload a file or choose an example.", []); return; }
   const media = detectMedia(text);
+  const mine = ++submission;
   const busy = document.getElementById("busy");
   busy.textContent = `Reading the patient (${MEDIA_NAMES[media] || media})…`;
   try {
     const response = await fetch("/v1/recommendations", {method: "POST", headers: {"Content-Type": media,
       Accept: "application/json"}, body: text});
+    if (mine !== submission) return;
     if (!response.ok) {
       const problem = await readError(response);
       showErrors(problem.message, problem.violations);
       busy.textContent = "";
       return;
     }
-    answer = await response.json();
+    const result = await response.json();
     const picture = await fetch("/v1/pathway.svg", {method: "POST", headers: {"Content-Type": media,
       Accept: "image/svg+xml"}, body: text});
+    if (mine !== submission) return;
+    answer = result;
     if (!picture.ok) {
       const problem = await readError(picture);
       showErrors(`The picture could not be drawn: ${problem.message}`, problem.violations);
