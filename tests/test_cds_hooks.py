@@ -154,6 +154,7 @@ def test_patient_view_with_prefetch(client, reasoner):
     assert {c["summary"].split(": ", 1)[1].rsplit(" (", 1)[0] for c in info} == recommended
     assert any("NCT" in c["detail"] for c in info)
     assert all(answer["knowledge_graph_version"] in c["source"]["label"] for c in cards)
+    assert all(c["links"][0]["url"] == "http://testserver/" for c in cards)  # the clinician's page
     warnings = [c for c in cards if c["indicator"] == "warning"]
     missing = {m for o in answer["options"] if o["status"] == "undetermined" for m in o["missing"]}
     assert {c["summary"].split(": ", 1)[1] for c in warnings} == {m[:139] for m in missing} or len(warnings) == len(

@@ -16,6 +16,7 @@ from functools import lru_cache
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import NoMatchFound
 
 from kg_service.cds.cards import CardMaker, prune
 from kg_service.cds.feedback import FeedbackError, FeedbackStore, check_feedback
@@ -105,11 +106,12 @@ def _base(request: Request) -> str:
 
 
 def _page(request: Request) -> str | None:
-    """The clinician's page (GET /), if this deployment serves one."""
-    for route in request.app.routes:
-        if getattr(route, "path", None) == "/" and "GET" in (getattr(route, "methods", None) or ()):
-            return f"{_base(request)}/"
-    return None
+    """The clinician's page (GET /, kg_service/http/pages.py), if this deployment serves one. It takes no
+    patient in its URL, so the link opens the page, and the card names the graph version it was built on."""
+    try:
+        return _base(request) + request.app.url_path_for("page")
+    except NoMatchFound:
+        return None
 
 
 def _cors(response: Response) -> Response:
