@@ -206,8 +206,10 @@ function showSummary(result) {
 async function showBare() {
   try {
     const bare = await fetch("/v1/pathway.svg");
-    if (bare.ok) insertPicture(await bare.text()); else document.getElementById("picture").replaceChildren();
-  } catch (err) { document.getElementById("picture").replaceChildren(); }
+    const svg = bare.ok ? await bare.text() : null;
+    if (answer !== null) return;  // a patient's picture came first: keep it
+    if (svg) insertPicture(svg); else document.getElementById("picture").replaceChildren();
+  } catch (err) { if (answer === null) document.getElementById("picture").replaceChildren(); }
 }
 
 function forgetAnswer() {
