@@ -3,7 +3,9 @@
 Each vignette states a patient, the expected status of every step it touches (a step label alone means
 every regimen of that step; "step | regimen" names one), and where the expectation comes from (the
 pathway's note, an FDA label, a trial). Expectations were written from the pathway and the labels, not
-copied from the program's output.
+copied from the program's output. Optional keys: expect_missing / expect_not_in_missing (fragments that must,
+or must not, be in an option's missing data), expect_no_missing (options that must list none), expect_reasons,
+expect_evidence_nct, expect_assessment, and today (the reference date).
 """
 
 from __future__ import annotations
