@@ -177,3 +177,32 @@ def test_the_worst_accepted_document_is_answered(client):
 
     response = client.post("/v1/recommendations", json=worst_document())
     assert response.status_code == 200, response.text[:2000]
+
+
+def _turtle_patient(biomarkers: int = 1, drugs: int = 1) -> str:
+    lines = [
+        "@prefix mbc: <https://w3id.org/mbc-kg/ontology#> .",
+        '<urn:p> a mbc:Patient ; mbc:patientId "p1" .',
+    ]
+    lines += [
+        f"<urn:p> mbc:hasBiomarkerResult <urn:b{i}> . <urn:b{i}> a mbc:BiomarkerResult ." for i in range(biomarkers)
+    ]
+    lines += ["<urn:p> mbc:hasTherapyLine <urn:t> ."] + [f"<urn:t> mbc:includesDrug <urn:d{i}> ." for i in range(drugs)]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "turtle,words",
+    [
+        (_turtle_patient(biomarkers=LIMITS.biomarkers + 1), "101 biomarker results; at most 100"),
+        (_turtle_patient(drugs=LIMITS.drugs + 1), "11 drugs; at most 10"),
+        (_turtle_patient(biomarkers=LIMITS.rdf_triples), "triples; at most 5,000"),
+        (_turtle_patient() + '\n<urn:p> mbc:variant "' + "v" * 201 + '" .', "201 characters"),
+    ],
+    ids=["results", "drugs", "triples", "text"],
+)
+def test_rdf_patients_have_the_same_limits(client, turtle, words):
+    response = client.post("/v1/recommendations", content=turtle, headers={"content-type": "text/turtle"})
+    assert response.status_code == 422
+    violations = response.json()["violations"]
+    assert len(violations) == 1 and words in violations[0]["message"], violations

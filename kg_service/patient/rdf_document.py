@@ -16,10 +16,40 @@ from kg_service.core.errors import BadRequest, Violation
 from kg_service.core.namespaces import MBC
 from kg_service.graph.vocabulary import Vocabulary
 from kg_service.patient.jsonld_loader import RemoteDocumentRefused
+from kg_service.patient.limits import LIMITS
 from kg_service.store.oxigraph import to_ox
 
 BASE = "https://w3id.org/mbc-kg/input/"  # hierarchical, as the Turtle parser requires
 DATE_PROPERTIES = (MBC.metastaticDiagnosisDate, MBC.resultDate, MBC.startDate, MBC.endDate)
+
+
+def limit_violations(graph: Graph) -> list[Violation]:
+    """The limits of kg_service.patient.limits, on a patient sent as RDF: its triples, its lines and results,
+    the drugs of a line and the length of its texts."""
+    if len(graph) > LIMITS.rdf_triples:
+        return [Violation("(document)", f"has {len(graph):,} triples; at most {LIMITS.rdf_triples:,} are accepted")]
+    found = []
+    for prop, limit, name in (
+        (MBC.hasTherapyLine, LIMITS.therapies, "therapy lines"),
+        (MBC.hasBiomarkerResult, LIMITS.biomarkers, "biomarker results"),
+        (MBC.includesDrug, LIMITS.drugs, "drugs"),
+    ):
+        counts: dict = {}
+        for subject in graph.subjects(prop, None):
+            counts[subject] = counts.get(subject, 0) + 1
+        for subject, count in counts.items():
+            if count > limit:
+                found.append(Violation(f"{subject}", f"has {count:,} {name}; at most {limit} are accepted"))
+    for subject, predicate, value in graph:
+        if isinstance(value, Literal) and len(value) > LIMITS.string_length:
+            local = str(predicate).rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            found.append(
+                Violation(
+                    f"{subject}.{local}",
+                    f"is {len(value):,} characters long; at most {LIMITS.string_length} are accepted",
+                )
+            )
+    return sorted(set(found), key=lambda v: (v.field, v.message))
 
 
 def _refuse_invalid_iris(graph: Graph) -> None:
@@ -62,6 +92,9 @@ def parse_rdf_patient(
         raise BadRequest(str(exc)) from exc
     except Exception as exc:  # rdflib raises many parser-specific types
         raise BadRequest(f"the body is not valid {rdf_format}: {exc}") from exc
+    past = limit_violations(graph)
+    if past:  # refused before any other work on it: the shapes and the derivation never see it
+        return Graph(), "", past
     _refuse_invalid_iris(graph)
     ill_typed = _ill_typed_as_strings(graph)
     patients = list(graph.subjects(RDF.type, MBC.Patient))
