@@ -117,7 +117,7 @@ class Reasoner:
     def fhir(self) -> FhirAdapter:
         """The FHIR R4 adapter, prepared on first use (the code mapping is read from the graph)."""
         names = {name: self.vocabulary.generic_names[drug] for name, drug in self.vocabulary.drugs_by_name.items()}
-        return FhirAdapter(self.graph, names)
+        return FhirAdapter(self.store, names)
 
     def _parse_fhir(self, body: Any, today: dt.date | None) -> tuple[PreparedPatient, list[Violation]]:
         """A FHIR Bundle: converted to the patient document, which is then parsed like any other; every

@@ -21,6 +21,7 @@ from kg_service.http import state
 from kg_service.http.app import app
 from kg_service.patient.fhir import FhirAdapter, is_fhir_bundle
 from kg_service.patient.fhir.mapping import ROLE
+from kg_service.store.oxigraph import OxigraphStore
 
 from .conftest import ROOT
 
@@ -194,8 +195,8 @@ def test_the_mapping_is_data(graph):
     names = {"letrozole": "letrozole"}
     bundle = json.loads(read("relapsed-esr1-plasma.bundle.json"))
     bundle["entry"][3]["resource"]["code"]["coding"][0]["code"] = "99999-9"
-    assert FhirAdapter(graph, names).convert(bundle).document.get("er") is None
-    assert FhirAdapter(extended, names).convert(bundle).document.get("er") == "positive"
+    assert FhirAdapter(OxigraphStore(graph), names).convert(bundle).document.get("er") is None
+    assert FhirAdapter(OxigraphStore(extended), names).convert(bundle).document.get("er") == "positive"
 
 
 def mapped_codes() -> set[str]:
@@ -222,3 +223,11 @@ def test_python_names_no_code_system_value():
         tokens = set(re.findall(r"[\w:.-]+", text))
         found += [f"{path.relative_to(ROOT)}: {c}" for c in codes if c in tokens]
     assert not found, found
+
+
+def test_openapi_example_bundle_is_the_fixture_and_is_answered(client):
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/v1/recommendations"]["post"]["requestBody"]["content"]["application/fhir+json"]
+    assert body["example"] == json.loads(read("relapsed-esr1-plasma.bundle.json"))
+    response = client.post("/v1/recommendations", json=body["example"], headers=FHIR)
+    assert response.status_code == 200

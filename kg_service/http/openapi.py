@@ -20,6 +20,8 @@ from kg_service.patient.json_document import DOCUMENT_OBJECTS
 
 EXAMPLES = json.loads((Path(__file__).parent / "openapi_examples.json").read_text(encoding="utf-8"))
 EXAMPLE_PATIENT = EXAMPLES["patient"]
+# a FHIR R4 Bundle of a relapsed patient (tests/fixtures/fhir/relapsed-esr1-plasma.bundle.json)
+EXAMPLE_BUNDLE = json.loads((Path(__file__).parent / "openapi_fhir_example.json").read_text(encoding="utf-8"))
 EXAMPLE_ANSWER = EXAMPLES["answer"]
 EXAMPLE_INVALID = EXAMPLES["invalid"]
 PATIENT_SCHEMA_NAME = "PatientDocument"
@@ -121,6 +123,7 @@ def patient_body() -> dict:
                 "application/json": {"schema": PATIENT_REF, "example": EXAMPLE_PATIENT},
                 "text/turtle": {"schema": {"type": "string"}},
                 "application/ld+json": {"schema": {"type": "object"}},
+                "application/fhir+json": {"schema": {"type": "object"}, "example": EXAMPLE_BUNDLE},
             },
         }
     }

@@ -126,8 +126,9 @@ class _Result:
 class FhirAdapter:
     """Prepared once from the graph (the code mapping and the drug names); `convert` per bundle."""
 
-    def __init__(self, graph: Graph, drug_names: dict[str, str]):
-        self.mapping: FhirMapping = read_fhir_mapping(graph, drug_names)
+    def __init__(self, source: Graph | Any, drug_names: dict[str, str]):
+        """source: the graph (rdflib) or the embedded store holding it (faster: OxigraphStore)."""
+        self.mapping: FhirMapping = read_fhir_mapping(source, drug_names)
 
     # ------------------------------------------------------------------ bundle
     def _entries(self, bundle: dict, out: FhirConversion) -> tuple[list[_Entry], dict[str, _Entry]]:

@@ -122,36 +122,53 @@ class FhirMapping:
         return change
 
 
-def read_fhir_mapping(graph: Graph, drug_names: dict[str, str]) -> FhirMapping:
-    """The mapping from the graph's FHIR files, with the drug names the JSON layer reads (name -> generic)."""
+def _rows(source: Any, name: str) -> list[dict]:
+    """The rows of a service query, as {variable: term}, from an rdflib Graph or a store with
+    patient_graph() (the embedded Oxigraph store: the code table's query takes rdflib 15-20 s, Oxigraph ms)."""
+    query = query_catalog.load(name)
+    if isinstance(source, Graph):
+        result = source.query(query)
+        names = [str(v) for v in result.vars]
+        return [dict(zip(names, row, strict=True)) for row in result]
+    with source.patient_graph([]) as scope:
+        return scope.select(query)
+
+
+def read_fhir_mapping(source: Any, drug_names: dict[str, str]) -> FhirMapping:
+    """The mapping from the graph's FHIR files (an rdflib Graph, or the embedded store holding the graph),
+    with the drug names the JSON layer reads (name -> generic)."""
     mapping = FhirMapping(drug_names={name.casefold(): generic for name, generic in drug_names.items()})
-    for row in graph.query(query_catalog.load("service/fhir-codes")):
-        system, code, subject, _relation, prefix, is_role, value_set, member_code, drug, gene = row
+    for row in _rows(source, "service/fhir-codes"):
+        is_role = row.get("isRole")
         meaning = Meaning(
-            subject=subject,
+            subject=row["subject"],
             role=is_role is not None and bool(is_role.toPython()),
-            value_set=value_set,
-            member_code=str(member_code) if member_code is not None else None,
-            drug=str(drug) if drug is not None else None,
-            gene=str(gene) if gene is not None else None,
+            value_set=row.get("valueSet"),
+            member_code=str(row["memberCode"]) if row.get("memberCode") is not None else None,
+            drug=str(row["drugName"]) if row.get("drugName") is not None else None,
+            gene=str(row["geneSymbol"]) if row.get("geneSymbol") is not None else None,
         )
-        key = (str(system), str(code))
+        system, prefix = str(row["system"]), row.get("codePrefix")
+        key = (system, str(row["code"]))
         if meaning not in mapping.by_code.setdefault(key, []):
             mapping.by_code[key].append(meaning)
-        if prefix is not None and str(prefix) not in mapping.code_prefixes.setdefault(str(system), []):
-            mapping.code_prefixes[str(system)].append(str(prefix))
-    for role, label, _type, _element, field_name, value_set, note in graph.query(
-        query_catalog.load("service/fhir-roles")
-    ):
-        mapping.roles[role] = Role(
-            role, str(label), str(field_name) if field_name else None, value_set, str(note) if note else None
+        if prefix is not None and str(prefix) not in mapping.code_prefixes.setdefault(system, []):
+            mapping.code_prefixes[system].append(str(prefix))
+    for row in _rows(source, "service/fhir-roles"):
+        field_name, note = row.get("field"), row.get("note")
+        mapping.roles[row["role"]] = Role(
+            row["role"], str(row["label"]), str(field_name) if field_name else None, row.get("valueSet"),
+            str(note) if note else None,
+        )  # fmt: skip
+    for row in _rows(source, "service/fhir-value-set-members"):
+        label = row.get("label")
+        mapping.members.setdefault(row["valueSet"], []).append(
+            (str(row["code"]), str(label) if label else str(row["code"]))
         )
-    for value_set, _member, code, label in graph.query(query_catalog.load("service/fhir-value-set-members")):
-        mapping.members.setdefault(value_set, []).append((str(code), str(label) if label else str(code)))
-    for three, one in graph.query(query_catalog.load("service/fhir-amino-acids")):
-        mapping.amino_acids[str(three)] = str(one)
+    for row in _rows(source, "service/fhir-amino-acids"):
+        mapping.amino_acids[str(row["three"])] = str(row["one"])
     if mapping.amino_acids:
         mapping._amino_pattern = re.compile("|".join(sorted(map(re.escape, mapping.amino_acids), key=len)[::-1]))
-    for (days,) in graph.query(query_catalog.load("service/fhir-line-window")):
-        mapping.line_window_days = int(days)
+    for row in _rows(source, "service/fhir-line-window"):
+        mapping.line_window_days = int(row["days"])
     return mapping
