@@ -120,13 +120,3 @@ def read_query(query: str) -> str:
         return _on_big_stack(_read, query)
     except RecursionError:
         raise MalformedQuery("the query is nested too deeply to be read") from None
-
-
-def check_query(query: str) -> None:
-    """Raise RefusedQuery for SPARQL Update (LOAD included) and SERVICE, MalformedQuery for non-SPARQL."""
-    read_query(query)
-
-
-def query_form(query: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE, as the parser reads the query."""
-    return read_query(query)
