@@ -231,3 +231,47 @@ def test_openapi_example_bundle_is_the_fixture_and_is_answered(client):
     assert body["example"] == json.loads(read("relapsed-esr1-plasma.bundle.json"))
     response = client.post("/v1/recommendations", json=body["example"], headers=FHIR)
     assert response.status_code == 200
+
+
+# ---------------------------------------------------------------- messy data never breaks the adapter
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ELEMENTS = [
+    "id", "status", "gender", "code", "subject", "patient", "specimen", "component", "stage", "onsetDateTime",
+    "onsetPeriod", "recordedDate", "effectiveDateTime", "effectivePeriod", "issued", "valueCodeableConcept",
+    "valueString", "valueQuantity", "valueInteger", "valueBoolean", "medicationCodeableConcept",
+    "medicationReference", "statusReason", "dosageInstruction", "authoredOn", "verificationStatus", "type",
+]  # fmt: skip
+TYPES = ["Patient", "Condition", "Observation", "Specimen", "Medication", "MedicationStatement",
+         "MedicationRequest", "MedicationAdministration", "Encounter", "OperationOutcome"]  # fmt: skip
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "2025-03-01", "2025-13-45", "HGNC:3467", "Patient/p", "p.His1047Arg", "1+", "x"]),
+)  # fmt: skip
+json_values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(ELEMENTS + ["coding", "system", "display", "text", "value", "start"]), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+resources = st.builds(
+    lambda kind, fields: {"resourceType": kind, **fields},
+    st.sampled_from(TYPES),
+    st.dictionaries(st.sampled_from(ELEMENTS), json_values, max_size=6),
+)
+entries = st.lists(st.one_of(st.builds(lambda r: {"resource": r}, resources), json_values), max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(entries=entries, kind=st.sampled_from(["collection", "transaction", "searchset", None]))
+def test_any_bundle_is_converted_or_refused_never_an_error(reasoner, entries, kind):
+    bundle = {"resourceType": "Bundle", "type": kind, "entry": entries}
+    prepared, violations = reasoner.parse(json.dumps(bundle), "application/fhir+json")
+    assert all(v.field.startswith("Bundle") for v in violations)
+    assert isinstance(prepared.warnings, list)

@@ -45,6 +45,8 @@ def resources_of(value: Any) -> list[dict]:
     if not isinstance(value, dict):
         return []
     if value.get("resourceType") == "Bundle":
+        if not isinstance(value.get("entry"), list):
+            return []
         return [
             e["resource"]
             for e in value.get("entry") or []

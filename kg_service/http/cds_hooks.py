@@ -208,10 +208,11 @@ def get_regimens() -> RegimenTable:
 def _drafted(body: dict) -> list[tuple[list[str], list[str], set[str]]]:
     """The selected draft MedicationRequests as one regimen: their references and the drugs they name."""
     context = body["context"]
-    selections = set(context.get("selections") or [])
+    selections = {s for s in context.get("selections") or [] if isinstance(s, str)}
     references, drugs = [], []
     adapter = state.get_reasoner().fhir
-    for entry in context["draftOrders"].get("entry") or []:
+    entries = context["draftOrders"].get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         resource = (entry or {}).get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or resource.get("resourceType") != "MedicationRequest":
             continue

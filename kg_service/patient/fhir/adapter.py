@@ -31,6 +31,42 @@ MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdmin
 READ_TYPES = {"Patient", "Condition", "Observation", "Specimen", "Medication", *MEDICATION_TYPES}
 
 
+# The JSON type of each element the adapter reads; a value of another type is dropped with a warning, so
+# that nothing downstream meets a list where FHIR has a string.
+ELEMENT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str, "status": str, "gender": str, "code": dict, "subject": dict, "patient": dict, "specimen": dict,
+    "component": list, "stage": list, "onsetDateTime": str, "onsetPeriod": dict, "recordedDate": str,
+    "effectiveDateTime": str, "effectivePeriod": dict, "issued": str, "valueCodeableConcept": dict,
+    "valueString": str, "valueQuantity": dict, "medicationCodeableConcept": dict, "medicationReference": dict,
+    "statusReason": (list, dict), "dosageInstruction": list, "authoredOn": str, "verificationStatus": dict,
+    "type": dict,
+}  # fmt: skip
+
+
+def _clean(resource: dict, path: str, warnings: list[str]) -> dict:
+    """The resource with every read element of the wrong JSON type dropped (named in the warnings)."""
+    out = {}
+    for key, value in resource.items():
+        wanted = ELEMENT_TYPES.get(key)
+        if wanted is not None and not isinstance(value, wanted):
+            warnings.append(f"{path}.{key} is not a FHIR {key} (a JSON {type(value).__name__}): ignored")
+            continue
+        out[key] = value
+    return out
+
+
+def _codings(concept: Any) -> list[dict]:
+    """The Codings of a CodeableConcept that are objects."""
+    if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
+        return []
+    return [c for c in concept["coding"] if isinstance(c, dict)]
+
+
+def _field(value: Any, key: str) -> Any:
+    """value[key] when value is an object, else None."""
+    return value.get(key) if isinstance(value, dict) else None
+
+
 def is_fhir_bundle(body: Any) -> bool:
     """A parsed JSON body that is a FHIR resource (it has a resourceType); the adapter takes Bundles."""
     return isinstance(body, dict) and isinstance(body.get("resourceType"), str)
@@ -91,8 +127,8 @@ def _text(concept: Any) -> str | None:
         return None
     if isinstance(concept.get("text"), str) and concept["text"].strip():
         return concept["text"].strip()
-    for coding in concept.get("coding") or []:
-        if isinstance(coding, dict) and isinstance(coding.get("display"), str):
+    for coding in _codings(concept):
+        if isinstance(coding.get("display"), str):
             return coding["display"].strip()
     return None
 
@@ -100,7 +136,7 @@ def _text(concept: Any) -> str | None:
 def _describe(concept: Any) -> str:
     if not isinstance(concept, dict):
         return repr(concept)
-    codes = [f"{c.get('system')}|{c.get('code')}" for c in concept.get("coding") or [] if isinstance(c, dict)]
+    codes = [f"{c.get('system')}|{c.get('code')}" for c in _codings(concept)]
     text = _text(concept)
     return " ".join(filter(None, [", ".join(codes), f"'{text}'" if text else None])) or "no coding or text"
 
@@ -158,6 +194,7 @@ class FhirAdapter:
             if kind not in READ_TYPES:
                 ignored[kind] += 1
                 continue
+            resource = _clean(resource, path, out.warnings)
             item = _Entry(index, resource, path)
             keys = [item.name] if "id" in resource else []
             if isinstance(entry.get("fullUrl"), str):
@@ -281,13 +318,13 @@ class FhirAdapter:
         for entry in conditions:
             resource = entry.resource
             verification = resource.get("verificationStatus")
-            statuses = {c.get("code") for c in (verification or {}).get("coding") or [] if isinstance(c, dict)}
+            statuses = {c.get("code") for c in _codings(verification) if isinstance(c.get("code"), str)}
             if statuses & NOT_DONE:
                 out.warnings.append(f"{entry.path} is marked {', '.join(sorted(statuses & NOT_DONE))}: ignored")
                 continue
             role = self.mapping.role_of(resource.get("code"))
             for index, stage in enumerate(resource.get("stage") or []):
-                code = self.mapping.member_code((stage or {}).get("summary"), MBC.DiseaseStage)
+                code = self.mapping.member_code(_field(stage, "summary"), MBC.DiseaseStage)
                 if code:
                     staged.append((code, f"{entry.path}.stage[{index}].summary"))
             if role is None:
@@ -295,7 +332,7 @@ class FhirAdapter:
             elif role.iri == ROLE.PrimaryBreastCancer:
                 primary.append(entry)
             elif role.iri == ROLE.DistantMetastasis:
-                onset = resource.get("onsetDateTime") or (resource.get("onsetPeriod") or {}).get("start")
+                onset = resource.get("onsetDateTime") or _field(resource.get("onsetPeriod"), "start")
                 day = _date(onset)
                 if day is None and _date(resource.get("recordedDate")):
                     day = _date(resource.get("recordedDate"))
@@ -377,12 +414,12 @@ class FhirAdapter:
             if role is None:
                 unknown.append(f"{entry.path}.code ({_describe(resource.get('code'))})")
                 continue
-            day = _date(resource.get("effectiveDateTime") or (resource.get("effectivePeriod") or {}).get("start"))
+            day = _date(resource.get("effectiveDateTime") or _field(resource.get("effectivePeriod"), "start"))
             day = day or _date(resource.get("issued"))
             if role.iri == ROLE.RegionStudied:
                 for index, component in enumerate(resource.get("component") or []):
-                    if self.mapping.role_of((component or {}).get("code")) == self.mapping.roles.get(ROLE.GeneStudied):
-                        gene = self._gene((component or {}).get("valueCodeableConcept"))
+                    if self.mapping.role_of(_field(component, "code")) == self.mapping.roles.get(ROLE.GeneStudied):
+                        gene = self._gene(_field(component, "valueCodeableConcept"))
                         if gene:
                             studied.append((gene, f"{entry.path}.component[{index}]"))
                 continue
@@ -503,7 +540,7 @@ class FhirAdapter:
             return self.mapping.member_from_text(raw, value_set)
         if kind == "valueCodeableConcept":
             return self.mapping.member_code(raw, value_set) or self.mapping.member_from_text(
-                (raw or {}).get("text"), value_set
+                _field(raw, "text"), value_set
             )
         return None
 
@@ -519,8 +556,8 @@ class FhirAdapter:
         for meaning in self.mapping.concept_meanings(concept):
             if meaning.gene:
                 return meaning.gene
-        for coding in (concept or {}).get("coding") or [] if isinstance(concept, dict) else []:
-            if isinstance(coding, dict) and isinstance(coding.get("display"), str) and coding["display"].strip():
+        for coding in _codings(concept):
+            if isinstance(coding.get("display"), str) and coding["display"].strip():
                 return coding["display"].strip()
         return _text(concept)
 
@@ -536,7 +573,7 @@ class FhirAdapter:
             concept = component.get("valueCodeableConcept")
             text = component.get("valueString")
             if isinstance(concept, dict):
-                codes = [c.get("code") for c in concept.get("coding") or [] if isinstance(c, dict)]
+                codes = [c.get("code") for c in _codings(concept)]
                 text = next((c for c in codes if isinstance(c, str)), None) or concept.get("text") or text
             if role.iri == ROLE.GeneStudied:
                 gene = self._gene(concept) if concept else text
@@ -659,8 +696,8 @@ class FhirAdapter:
         text = _text(concept)
         by_name = self.mapping.drug_from_text(text)
         if not by_name and isinstance(concept, dict):
-            for coding in concept.get("coding") or []:
-                by_name = by_name or self.mapping.drug_from_text((coding or {}).get("display"))
+            for coding in _codings(concept):
+                by_name = by_name or self.mapping.drug_from_text(coding.get("display"))
         if by_code and by_name and by_code != by_name:
             out.warnings.append(
                 f"{element}: the code means {by_code} but the text says {text!r} ({by_name}): the code is read"
@@ -678,7 +715,7 @@ class FhirAdapter:
         period = resource.get("effectivePeriod")
         if resource["resourceType"] == "MedicationRequest":
             for dosage in resource.get("dosageInstruction") or []:
-                bounds = (((dosage or {}).get("timing") or {}).get("repeat") or {}).get("boundsPeriod")
+                bounds = _field(_field(_field(dosage, "timing"), "repeat"), "boundsPeriod")
                 if isinstance(bounds, dict):
                     period = bounds
                     break
