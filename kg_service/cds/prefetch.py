@@ -142,10 +142,12 @@ def gather(
     `fhirServer`; MissingData (412) when neither gives it."""
     prefetch = request.get("prefetch") if isinstance(request.get("prefetch"), dict) else {}
     context = request.get("context") if isinstance(request.get("context"), dict) else {}
-    missing = [key for key in templates if key not in prefetch]
+    # a key left out, or answered with an OperationOutcome (the client's fetch failed), is not data
+    failed = {k for k, v in prefetch.items() if isinstance(v, dict) and v.get("resourceType") == "OperationOutcome"}
+    missing = [key for key in templates if key not in prefetch or key in failed]
     resources: list[dict] = []
     for key in templates:
-        if key in prefetch:
+        if key in prefetch and key not in failed:
             resources += resources_of(prefetch[key])
     if missing:
         server = request.get("fhirServer")
