@@ -175,6 +175,11 @@ def test_no_prefetch_and_no_fhir_server_is_412(client):
     failed["observations"] = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
     response = client.post(f"/cds-services/{PATIENT_VIEW}", json=request("patient-view", "relapsed-1", prefetch=failed))
     assert response.status_code == 412 and "observations" in response.json()["message"]
+    unknown = prefetch_of("relapsed-esr1-plasma.bundle.json") | {"patient": None}  # no such patient
+    response = client.post(
+        f"/cds-services/{PATIENT_VIEW}", json=request("patient-view", "relapsed-1", prefetch=unknown)
+    )
+    assert response.status_code == 412 and "Patient" in response.json()["message"]
 
 
 def test_malformed_request_is_400_naming_the_field(client):

@@ -168,4 +168,6 @@ def gather(
                 resources += client.read(query)
         finally:
             client.close()
+    if not any(r.get("resourceType") == "Patient" for r in resources):
+        raise MissingData("neither the prefetch nor the FHIR server gave the Patient resource of context.patientId")
     return collection(resources)
