@@ -641,6 +641,7 @@ class FhirAdapter:
     def _medications(self, entries: list[_Entry], by_reference, out: FhirConversion) -> list[Course]:
         courses: list[Course] = []
         administrations: dict[str, Course] = {}
+        known = set(self.mapping.drug_names.values())
         for entry in entries:
             resource = entry.resource
             kind = resource["resourceType"]
@@ -660,6 +661,14 @@ class FhirAdapter:
             drug = self._drug(concept, element, out)
             if drug is None:
                 out.warnings.append(f"{element} names no medication: ignored")
+                continue
+            if drug not in known:
+                # a Patient compartment holds every medication (statins, analgesics): one the graph does not
+                # know is not read as cancer therapy, and the warning says so, in case it was one
+                out.warnings.append(
+                    f"{element} ({_describe(concept)}) is no drug the pathway knows: not read as cancer therapy "
+                    "(if it was one, the lines of therapy rebuilt here miss it)"
+                )
                 continue
             start, end = self._period(resource)
             if start is None:
