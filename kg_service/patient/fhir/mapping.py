@@ -40,6 +40,7 @@ class Role:
 class FhirMapping:
     by_code: dict[tuple[str, str], list[Meaning]] = field(default_factory=dict)
     code_prefixes: dict[str, list[str]] = field(default_factory=dict)
+    category_lengths: dict[str, int] = field(default_factory=dict)  # system -> length of a code's category
     roles: dict[URIRef, Role] = field(default_factory=dict)
     members: dict[URIRef, list[tuple[str, str]]] = field(default_factory=dict)  # value set -> (code, label)
     amino_acids: dict[str, str] = field(default_factory=dict)
@@ -64,6 +65,9 @@ class FhirMapping:
         for prefix in self.code_prefixes.get(system, []):
             if code.startswith(prefix):
                 found += self.by_code.get((system, code[len(prefix) :]), [])
+        length = self.category_lengths.get(system)
+        if length and len(code) > length:
+            found += self.by_code.get((system, code[:length]), [])
         return found
 
     def concept_meanings(self, concept: Any) -> list[Meaning]:
@@ -152,6 +156,8 @@ def read_fhir_mapping(source: Any, drug_names: dict[str, str]) -> FhirMapping:
         key = (system, str(row["code"]))
         if meaning not in mapping.by_code.setdefault(key, []):
             mapping.by_code[key].append(meaning)
+        if row.get("categoryLength") is not None:
+            mapping.category_lengths[system] = int(row["categoryLength"])
         if prefix is not None and str(prefix) not in mapping.code_prefixes.setdefault(system, []):
             mapping.code_prefixes[system].append(str(prefix))
     for row in _rows(source, "service/fhir-roles"):
