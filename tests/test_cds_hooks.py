@@ -529,3 +529,43 @@ def test_context_tokens_must_be_fhir_ids():
     with pytest.raises(ValueError):
         prefetch_module.fill(PREFETCH["patient"], {"patientId": "../../admin?x=1"})
     assert prefetch_module.fill(PREFETCH["conditions"], {"patientId": "abc-1"}) == "Condition?patient=abc-1"
+
+
+def test_jwt_with_the_issuers_jwks_url(client, monkeypatch):
+    """An issuer configured by JWK Set URL (served here on 127.0.0.1): its keys are fetched from that URL
+    only; a token whose jku names another URL is refused."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    body = json.dumps({"keys": [{**public, "kid": "u1", "alg": "RS384", "use": "sig"}]}).encode()
+
+    class Keys(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    issuer = "https://sandbox.example"
+    monkeypatch.setattr(cds_hooks, "get_verifier", lambda: TokenVerifier({issuer: {"jwks_url": url}}))
+    try:
+
+        def token(**headers) -> str:
+            now = int(time.time())
+            claims = {"iss": issuer, "aud": "http://testserver/cds-services/" + PATIENT_VIEW, "iat": now,
+                      "exp": now + 300, "jti": str(uuid.uuid4())}  # fmt: skip
+            return jwt.encode(claims, key, algorithm="RS384", headers={"kid": "u1", **headers})
+
+        assert call(client, token()).status_code == 200
+        assert call(client, token(jku=url)).status_code == 200
+        refused = call(client, token(jku="https://attacker.example/jwks.json"))
+        assert refused.status_code == 401 and "jku" in refused.json()["message"]
+    finally:
+        server.shutdown()
+        server.server_close()
