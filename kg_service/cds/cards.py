@@ -106,6 +106,12 @@ class CardMaker:
                 _option_markdown(o) for o in options
             )
             cards.append(self.card("warning", f"To decide {len(options)} option(s): {item}", detail))
+        notes = self.answer.get("warnings") or []
+        if notes:
+            detail = "The options above rest on this reading of the record:\n\n" + "\n".join(f"- {n}" for n in notes)
+            cards.append(
+                self.card("info", f"How the record was read: {len(notes)} note(s) (lines of therapy, dates)", detail)
+            )
         return cards
 
     def order_select(self, drafted: list[tuple[list[str], list[str], set[str]]]) -> list[dict]:
