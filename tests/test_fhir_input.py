@@ -284,3 +284,13 @@ def test_a_medication_the_graph_does_not_know_is_named_and_not_read_as_therapy(r
         "Bundle.entry[6].resource.medicationCodeableConcept ('Unobtainium 5 mg') is no drug the pathway knows" in w
         for w in converted.warnings
     ), converted.warnings
+
+
+def test_specimen_by_identifier_only_is_unknown_and_named(reasoner):
+    bundle = json.loads(read("relapsed-esr1-plasma.bundle.json"))
+    esr1 = next(e["resource"] for e in bundle["entry"] if e["resource"].get("id") == "esr1")
+    esr1["specimen"] = {"identifier": {"system": "urn:lab", "value": "S-1"}}
+    converted = reasoner.fhir.convert(bundle)
+    marker = next(m for m in converted.document["biomarkers"] if m["gene"] == "ESR1")
+    assert "specimen" not in marker
+    assert any("names its specimen by identifier only" in w for w in converted.warnings)

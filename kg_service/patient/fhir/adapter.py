@@ -618,7 +618,9 @@ class FhirAdapter:
         specimen_ref = resource.get("specimen")
         if specimen_ref is not None:
             specimen = self._resolve(specimen_ref, by_reference)
-            if specimen is None:
+            if specimen is None and not isinstance(_field(specimen_ref, "reference"), str):
+                out.warnings.append(f"{entry.path}.specimen names its specimen by identifier only: specimen unknown")
+            elif specimen is None:
                 out.warnings.append(
                     f"{entry.path}.specimen "
                     f"{specimen_ref.get('reference') if isinstance(specimen_ref, dict) else specimen_ref!r} "
