@@ -5,7 +5,9 @@ every regimen of that step; "step | regimen" names one), and where the expectati
 pathway's note, an FDA label, a trial). Expectations were written from the pathway and the labels, not
 copied from the program's output. Optional keys: expect_missing / expect_not_in_missing (fragments that must,
 or must not, be in an option's missing data), expect_no_missing (options that must list none), expect_reasons,
-expect_evidence_nct, expect_assessment, and today (the reference date).
+expect_reasons_absent (fragments no reason may hold), expect_reasons_distinct (options that state each
+reason once), expect_warnings / expect_warnings_absent (fragments the answer's warnings must, or must not,
+hold), expect_evidence_nct, expect_assessment, and today (the reference date).
 """
 
 from __future__ import annotations
@@ -62,6 +64,20 @@ def test_vignette(reasoner, path: Path):
         step, regimen = key.split(" | ", 1)
         cited = {e.get("nct") for e in by_option[(step, regimen)]["evidence"]}
         assert set(ncts) <= cited, f"{path.name}: {key}: evidence lacks {set(ncts) - cited}"
+    for key, fragments in case.get("expect_reasons_absent", {}).items():
+        step, regimen = key.split(" | ", 1)
+        reasons = " ".join(by_option[(step, regimen)]["reasons"])
+        for fragment in fragments:
+            assert fragment.lower() not in reasons.lower(), f"{path.name}: {key}: {fragment!r} in reasons {reasons!r}"
+    for key in case.get("expect_reasons_distinct", []):
+        step, regimen = key.split(" | ", 1)
+        reasons = by_option[(step, regimen)]["reasons"]
+        assert len(reasons) == len(set(reasons)), f"{path.name}: {key}: a reason is repeated: {reasons!r}"
+    warnings = " ".join(answer["warnings"])
+    for fragment in case.get("expect_warnings", []):
+        assert fragment.lower() in warnings.lower(), f"{path.name}: {fragment!r} not in warnings {answer['warnings']!r}"
+    for fragment in case.get("expect_warnings_absent", []):
+        assert fragment.lower() not in warnings.lower(), f"{path.name}: {fragment!r} in warnings {answer['warnings']!r}"
     for field, expected in case.get("expect_assessment", {}).items():
         assert answer["assessment"][field] == expected, f"{path.name}: assessment {field}"
 

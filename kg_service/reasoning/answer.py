@@ -76,7 +76,8 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
             for text in entry["missing"]:
                 if text not in missing:
                     missing.append(text)
-    return failing + unknown + holding, missing, structured
+    # a datum behind two criteria (HER2-low in both T-DXd branches, a line count) is stated once
+    return list(dict.fromkeys(failing + unknown + holding)), missing, structured
 
 
 def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation, warnings: list[str]) -> dict:
@@ -116,9 +117,15 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
         )
     options.sort(key=lambda o: STATUS_ORDER[o["status"]])
     lines = assessment_row.get("metastaticLines")
-    all_warnings = list(warnings) + sorted(
-        f"gene {row['symbol']} is not used by the pathway; its result was recorded but not used"
-        for row in derivation.rows.get("90-warnings", [])
+    warning_rows = derivation.rows.get("90-warnings", [])
+    all_warnings = (
+        list(warnings)
+        + sorted(str(row["warning"]) for row in warning_rows if row.get("warning") is not None)
+        + sorted(
+            f"gene {row['symbol']} is not used by the pathway; its result was recorded but not used"
+            for row in warning_rows
+            if row.get("symbol") is not None
+        )
     )
     return {
         "patient_id": patient_id,
