@@ -201,3 +201,32 @@ def test_same_shapes_focus_nodes_and_values_as_pyshacl_on_many_patients(reasoner
         compared += 1
         with_results += bool(expected)
     assert compared >= (200 if EVERYTHING else 90) and with_results >= (60 if EVERYTHING else 40)
+
+
+SPARQL_SHAPE = """ex:S a sh:NodeShape ; sh:targetClass ex:C ;
+    sh:sparql [ a sh:SPARQLConstraint ; sh:message "m" ; sh:prefixes ex:prefixes ; sh:select \"\"\"%s\"\"\" ] .
+ex:prefixes sh:declare [ sh:prefix "ex" ; sh:namespace "https://example.org/"^^xsd:anyURI ] ."""
+
+
+@pytest.mark.parametrize(
+    "select",
+    [
+        "SELECT $this ?value WHERE { $this ex:p ?value } GROUP BY $this ?value HAVING (COUNT(*) > 1)",
+        "SELECT $this ?value WHERE { $this ex:p ?value . FILTER(?value != $currentShape) }",
+        "SELECT $this WHERE { $this ex:p ?value }",
+        "SELECT ?value $this WHERE { $this ex:p ?value }",
+        'SELECT $this ?value WHERE { $this ex:p ?value . FILTER(?value != "ex:a") }',
+        "SELECT $this ?value WHERE { $this undeclared:p ?value }",
+    ],
+    ids=["modifiers", "currentShape", "value not projected", "projection order", "prefix in a string", "undeclared"],
+)
+def test_sparql_constraints_the_compiler_cannot_embed_exactly_are_refused(select):
+    refused = compile_shapes(shapes_of(SPARQL_SHAPE % select)).refused
+    assert URIRef("https://example.org/S") in refused
+
+
+def test_an_embeddable_sparql_constraint_gives_pyshacls_results():
+    shapes = shapes_of(SPARQL_SHAPE % "SELECT $this ?value WHERE { $this ex:p ?value . FILTER(?value > 1) }")
+    data = Graph().parse(data=PREFIXES + "ex:D rdfs:subClassOf ex:C . ex:a a ex:D ; ex:p 1, 2, 3 .", format="turtle")
+    assert not compile_shapes(shapes).refused
+    assert compiled_results(shapes, data) == reference_results(shapes, data) != set()

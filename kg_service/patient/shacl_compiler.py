@@ -339,16 +339,39 @@ class ShapeCompiler:
         return Literal(True) in values
 
     def _sparql(self, node_shape, target: str, constraint) -> None:
+        """A SHACL-SPARQL constraint, embedded as one branch: exact only for a SELECT that projects $this (and
+        ?value) and has no solution modifiers, pre-bound variables other than $this, or names the compiler
+        uses; anything else is refused (SHACL 5.3), as is a WHERE that does not parse once embedded."""
+        keys = set(self.g.predicates(constraint, None)) - {RDF.type, SH.select, SH.message, SH.prefixes}
+        if keys:
+            raise UnsupportedShape(f"SPARQL constraint of {node_shape} uses {keys}")
         select = str(self.g.value(constraint, SH.select))
         message = str(self.g.value(constraint, SH.message) or self.g.value(node_shape, SH.message) or "is invalid")
         prefixes = []
         for declared in self.g.objects(self.g.value(constraint, SH.prefixes), SH.declare):
             prefixes.append((str(self.g.value(declared, SH.prefix)), str(self.g.value(declared, SH.namespace))))
+        if re.search(r"\$(?!this\b)\w", select):
+            raise UnsupportedShape(f"SPARQL constraint of {node_shape}: only $this may be pre-bound")
         body = select.replace("$this", "?this")
-        where = body[body.index("{") + 1 : body.rindex("}")]
+        head = re.match(r"\s*SELECT\s+(?:DISTINCT\s+)?\?this(\s+\?value)?\s+WHERE\s*\{", body, re.IGNORECASE)
+        if head is None or body[body.rindex("}") + 1 :].strip():
+            raise UnsupportedShape(f"SPARQL constraint of {node_shape}: only SELECT $this [?value] WHERE {{ ... }}")
+        where = body[head.end() : body.rindex("}")]
+        if re.search(r"[?$](check|class|path)\b", where) or (head.group(1) is None and "?value" in where):
+            raise UnsupportedShape(f"SPARQL constraint of {node_shape} uses a variable the compiler reserves")
+        for literal in re.findall(r'"[^"]*"|\'[^\']*\'', where):
+            if any(f"{prefix}:" in literal for prefix, _ in prefixes):
+                raise UnsupportedShape(f"SPARQL constraint of {node_shape}: a prefixed name inside a string")
         for prefix, namespace in prefixes:  # expand the declared prefixes, since the WHERE is embedded
             where = re.sub(rf"\b{prefix}:([A-Za-z0-9_-]+)", rf"<{namespace}\1>", where)
-        self._add(node_shape, message, f"{INSTANCE.replace('?class', target)} . {where}")
+        branch = f"{INSTANCE.replace('?class', target)} . {where}"
+        try:
+            import pyoxigraph as ox
+
+            ox.Store().query(f"{PREFIXES}SELECT * WHERE {{ {branch} }}")
+        except SyntaxError as exc:
+            raise UnsupportedShape(f"SPARQL constraint of {node_shape} does not compile: {exc}") from exc
+        self._add(node_shape, message, branch)
 
     def shapes(self) -> list:
         """Every shape of the graph that has a target, or is declared a shape (SHACL 2.1)."""
