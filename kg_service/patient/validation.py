@@ -6,6 +6,7 @@ shows both find the same violations)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from rdflib import RDF, Graph, Literal, URIRef
@@ -19,6 +20,7 @@ from kg_service.patient.shacl_compiler import compile_shapes
 from kg_service.store.oxigraph import PatientScope
 
 PATIENT_SHAPES = "patient-shapes.ttl"
+log = logging.getLogger("kg_service.patient.validation")
 
 
 def _shown(value, vocab: Vocabulary) -> str | None:
@@ -115,6 +117,8 @@ class CompiledPatientShapes:
         self.checks, self.texts, self.refused = compiled.checks, compiled.queries, compiled.refused
         self.compiled = compiled
         self.residual = residual_shapes(self.shapes, self.refused) if self.refused else None
+        for shape, why in self.refused.items():  # loudly: each refused shape costs pySHACL on every request
+            log.warning("shape %s is checked by pySHACL, not compiled: %s", shape, why)
         self.vocab = vocab
 
     def validate(self, scope: PatientScope, threads: int = 1) -> dict[URIRef, list[Violation]]:
