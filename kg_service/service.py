@@ -125,6 +125,7 @@ class Reasoner:
         conversion = self.fhir.convert(body)
         text_violations = check_document(conversion.document)
         parsed = self.parser.parse(conversion.document, today=today)
+        parsed.graph.update(conversion.not_stated_triples(parsed.graph, parsed.patient))  # what the record leaves out
         found = supersede(text_violations, parsed.violations) if text_violations else parsed.violations
         prepared = PreparedPatient(
             parsed.graph, parsed.patient_id, conversion.warnings + parsed.warnings, parsed.patient, conversion

@@ -29,6 +29,12 @@ NOT_DONE = {"entered-in-error", "not-taken", "not-done", "cancelled", "draft", "
 OBSERVATION_NOT_FINAL = {"registered", "preliminary", "cancelled", "entered-in-error", "unknown"}
 MEDICATION_TYPES = ("MedicationStatement", "MedicationRequest", "MedicationAdministration")
 READ_TYPES = {"Patient", "Condition", "Observation", "Specimen", "Medication", *MEDICATION_TYPES}
+# the document fields a record may leave out (then unknown, not refused), and the graph property each is:
+# (the property from the patient to the node that holds it, or None for the patient itself; the property)
+NOT_STATED = {
+    "her2.ihc": (MBC.hasHER2Result, MBC.ihcScore),
+    "metastatic_diagnosis_date": (None, MBC.metastaticDiagnosisDate),
+}
 
 
 # The JSON type of each element the adapter reads; a value of another type is dropped with a warning, so
@@ -82,6 +88,19 @@ class FhirConversion:
     # a violation that leaves no patient to describe (not a Bundle, no Patient, no breast cancer): the
     # document's own violations (every field missing) are then noise, and left out
     fatal: bool = False
+    # document fields the record does not state (FHIR's data-absent concept), which are unknown, not refused:
+    # the patient graph says so (mbc:notStatedInRecord), and the shapes and the derivation read the absence
+    not_stated: list[str] = field(default_factory=list)
+
+    def not_stated_triples(self, triples: Any, patient: Any) -> set[tuple]:
+        """The mbc:notStatedInRecord triples for the fields the record leaves out, on the nodes of the parsed
+        patient graph (the patient, its HER2 result)."""
+        out: set[tuple] = set()
+        for name in self.not_stated:
+            via, prop = NOT_STATED[name]
+            nodes = [patient] if via is None else [o for s, p, o in triples if s == patient and p == via]
+            out.update((node, MBC.notStatedInRecord, prop) for node in nodes)
+        return out
 
     def element_of(self, document_field: str) -> str | None:
         """The FHIR element behind a document field, or behind the nearest enclosing field."""
@@ -265,6 +284,17 @@ class FhirAdapter:
         courses = self._medications(
             [e for kind in MEDICATION_TYPES for e in by_type.get(kind, []) if own(e)], by_reference, out
         )
+        if diagnosis is None and "metastatic_diagnosis_date" in out.hints and doc.get("stage") != "early":
+            if courses:  # without the date, early and metastatic therapy cannot be told apart: refused
+                out.hints["metastatic_diagnosis_date"] += (
+                    "; the bundle's medications cannot be placed in lines of therapy without it"
+                )
+            else:  # nothing rests on the date but endocrine sensitivity and the recurrence windows: unknown
+                out.not_stated.append("metastatic_diagnosis_date")
+                out.warnings.append(
+                    f"{out.field_map['metastatic_diagnosis_date']} is absent: the metastatic diagnosis date is "
+                    "unknown, and endocrine sensitivity and the criteria timed from it are undetermined"
+                )
         self._therapies(courses, diagnosis, progressions, out)
         if patient is None and "id" not in doc:
             doc["id"] = str(bundle.get("id") or "fhir-patient")
@@ -400,7 +430,7 @@ class FhirAdapter:
         doc = out.document
         receptors: dict[str, list[_Result]] = {}
         her2_scores: list[_Result] = []
-        her2_unscored: list[tuple[str, str]] = []
+        her2_unscored: list[tuple[str, str, str | None]] = []
         biomarkers: list[tuple[dict, str]] = []
         studied: list[tuple[str, str]] = []
         progressions: list[tuple[dt.date, str]] = []
@@ -452,7 +482,7 @@ class FhirAdapter:
                         (lab for c, lab in self.mapping.members.get(MBC.HER2Category, []) if c == category), None
                     )
                     said = label or (_describe(raw) if isinstance(raw, dict) else repr(raw))
-                    her2_unscored.append((element, said))
+                    her2_unscored.append((element, said, category))
                 continue
             code = None
             if kind == "valueCodeableConcept":
@@ -495,8 +525,18 @@ class FhirAdapter:
         elif scores:
             self._put(doc, "her2.ihc", her2_scores[0].value)
             out.field_map["her2.ihc"] = her2_scores[0].path
+        elif her2_unscored and all(code in self.mapping.unscored_her2_codes for _, _, code in her2_unscored):
+            # coded negative without a score: HER2-null, -ultralow or -low, the score unknown and asked for
+            doc.setdefault("her2", {})
+            out.field_map["her2.ihc"] = her2_unscored[0][0]
+            out.not_stated.append("her2.ihc")
+            for element, said, _ in her2_unscored:
+                out.warnings.append(
+                    f"{element} records HER2 as negative without an IHC score ({said}): the score is unknown, and the "
+                    "options that depend on the HER2 category are undetermined until it is recorded"
+                )
         elif her2_unscored:
-            for element, said in her2_unscored:
+            for element, said, _ in her2_unscored:
                 out.violations.append(
                     Violation(
                         element,

@@ -46,6 +46,8 @@ class FhirMapping:
     amino_acids: dict[str, str] = field(default_factory=dict)
     drug_names: dict[str, str] = field(default_factory=dict)  # any name, casefolded -> generic name
     line_window_days: int = 0
+    # HER2 category codes a record may give without the IHC score (read as a score not stated, not refused)
+    unscored_her2_codes: set[str] = field(default_factory=set)
     _amino_pattern: re.Pattern | None = None
 
     def members_codes(self, value_set: URIRef | None) -> set[str]:
@@ -177,4 +179,6 @@ def read_fhir_mapping(source: Any, drug_names: dict[str, str]) -> FhirMapping:
         mapping._amino_pattern = re.compile("|".join(sorted(map(re.escape, mapping.amino_acids), key=len)[::-1]))
     for row in _rows(source, "service/fhir-line-window"):
         mapping.line_window_days = int(row["days"])
+    for row in _rows(source, "service/fhir-not-stated"):
+        mapping.unscored_her2_codes.add(str(row["code"]))
     return mapping
