@@ -16,9 +16,10 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
     """Reasons (failing first), missing data, and a structured list of the criteria behind an option."""
     by_criterion: dict = {}
     for row in criteria:
-        entry = by_criterion.setdefault(
-            (row["criterion"], row.get("parent")),
-            {
+        key = (row["criterion"], row.get("parent"))
+        entry = by_criterion.get(key)
+        if entry is None:  # built once per criterion, not once per row (a row per reason and missing test)
+            entry = by_criterion[key] = {
                 "criterion": row["criterion"],
                 "label": str(row["criterionLabel"]),
                 "truth": row["truth"],
@@ -26,8 +27,7 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
                 "parent": row.get("parent"),
                 "reasons": [],
                 "missing": [],
-            },
-        )
+            }
         if row.get("reason") is not None and str(row["reason"]) not in entry["reasons"]:
             entry["reasons"].append(str(row["reason"]))
         if row.get("missing") is not None and str(row["missing"]) not in entry["missing"]:
