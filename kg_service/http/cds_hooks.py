@@ -25,7 +25,7 @@ from kg_service.cds.prefetch import FetchFailed, MissingData, gather
 from kg_service.cds.security import TokenVerifier, Unauthorized, read_issuers
 from kg_service.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
 from kg_service.http import state
-from kg_service.http.openapi import ERROR_SCHEMA
+from kg_service.http.openapi import ERROR_SCHEMA, EXAMPLES
 from kg_service.http.recommendations import _judge
 from kg_service.http.responses import MAX_BODY_BYTES, error
 
@@ -38,24 +38,11 @@ CORS = {
     "Access-Control-Max-Age": "600",
 }
 
-EXAMPLE_REQUEST = {
-    "hook": "patient-view",
-    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-    "context": {"userId": "Practitioner/example", "patientId": "relapsed-1"},
-    "prefetch": {"patient": {"resourceType": "Patient", "id": "relapsed-1", "gender": "female"}, "conditions": None},
-}
-EXAMPLE_CARDS = {
-    "cards": [
-        {
-            "uuid": "4a4bd2d8-8a3e-4e0c-9c5e-3d2b1f0e9a11",
-            "summary": "Pathway option: Elacestrant (Elacestrant / Imlunestrant)",
-            "detail": "**Elacestrant** (step: Elacestrant / Imlunestrant; status: recommended)\n"
-            "- ESR1 p.Y537S detected",
-            "indicator": "info",
-            "source": {"label": "mbc-kg pathway reasoner (graph 2026-12-01)", "url": "http://127.0.0.1:8000/v1/steps"},
-        }
-    ]
-}
+# The documented examples are data (kg_service/http/openapi_examples.json), like the API's other examples.
+EXAMPLE_REQUEST = EXAMPLES["cds"]["request"]
+EXAMPLE_CARDS = EXAMPLES["cds"]["cards"]
+EXAMPLE_FEEDBACK = EXAMPLES["cds"]["feedback"]
+EXAMPLE_COUNT = EXAMPLES["cds"]["count"]
 
 
 def _documented(code: int, text: str) -> dict:
@@ -66,25 +53,6 @@ NOT_FOUND = _documented(404, "No such CDS service")
 UNAUTHORIZED = _documented(401, "Trusted issuers are configured and the bearer JWT is missing or invalid")
 BAD = _documented(400, "The body is not JSON, or breaks the CDS Hooks request or feedback shape (the field is named)")
 TOO_LARGE = _documented(413, "The body is larger than 1 MB")
-
-
-EXAMPLE_FEEDBACK = {
-    "feedback": [
-        {
-            "card": "4a4bd2d8-8a3e-4e0c-9c5e-3d2b1f0e9a11",
-            "outcome": "overridden",
-            "overrideReason": {"reason": {"code": "other", "display": "Other"}, "userComment": "discussed"},
-            "outcomeTimestamp": "2026-12-01T10:00:00Z",
-        }
-    ]
-}
-EXAMPLE_COUNT = {
-    "card": "4a4bd2d8-8a3e-4e0c-9c5e-3d2b1f0e9a11",
-    "indicator": "info",
-    "summary": "Pathway option: Elacestrant (Elacestrant / Imlunestrant)",
-    "outcome": "overridden",
-    "count": 1,
-}
 
 
 @lru_cache(maxsize=1)
