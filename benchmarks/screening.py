@@ -30,23 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from inputs import TODAY  # noqa: E402
+from inputs import TODAY, port_in  # noqa: E402
 
 ENV = {**os.environ, "MBC_KG_SPARQL_ENDPOINT": ""}
-
-
-def port_in(low: int, high: int) -> int:
-    """A free port of this project's benchmark range on 127.0.0.1 (issue 17's: 18600-18699)."""
-    import socket
-
-    for port in range(low, high + 1):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 CPU = {"last": 0.0}  # CPU seconds (user + system) of the last mbc-kg run and every process it started
