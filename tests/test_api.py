@@ -5,27 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 
-from kg_service import api
-from kg_service.http import state
 from kg_service.http.responses import MAX_BODY_BYTES
 from kg_service.service import Reasoner
 
 from .conftest import ROOT
 
 EXAMPLE = json.loads((ROOT / "examples" / "patient-esr1-after-cdk46.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def client(reasoner):
-    original = state.get_reasoner
-    state.get_reasoner = lambda: reasoner  # reuse the session's prepared reasoner
-    try:
-        with TestClient(api.app, raise_server_exceptions=False) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = original
 
 
 def test_recommendations_answer_has_the_contract_fields(client):

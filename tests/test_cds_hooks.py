@@ -19,15 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi.testclient import TestClient
 
 from kg_service.cds import prefetch as prefetch_module
 from kg_service.cds.security import TokenVerifier
 from kg_service.cds.services import ORDER_SELECT, PATIENT_VIEW, PREFETCH
-from kg_service.http import cds_hooks, state
-from kg_service.http.app import app
+from kg_service.http import cds_hooks
 
-from .conftest import ROOT
+from .conftest import ROOT, serving
 
 FIXTURES = ROOT / "tests" / "fixtures" / "fhir"
 KEYS = {
@@ -105,15 +103,8 @@ def assert_card_shape(card: dict):
 
 @pytest.fixture(scope="module")
 def client(reasoner):
-    previous = state.get_reasoner
-    state.get_reasoner = lambda: reasoner  # type: ignore[assignment]
-    cds_hooks.get_regimens.cache_clear()
-    try:
-        with TestClient(app) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = previous  # type: ignore[assignment]
-        cds_hooks.get_regimens.cache_clear()
+    with serving(reasoner, caches=[cds_hooks.get_regimens], raise_server_exceptions=True) as test_client:
+        yield test_client
 
 
 # ---------------------------------------------------------------- discovery, patient-view, 412, CORS

@@ -9,20 +9,17 @@ import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import RDF, RDFS, URIRef
 
-from kg_service import api
 from kg_service.cli import main
 from kg_service.core.namespaces import MBC
 from kg_service.drawing import pathway as drawing
 from kg_service.drawing.pathway import STATUS_ORDER, STATUS_STYLE, DrawingUnavailable, PathwayDrawer, titles
 from kg_service.graph.loader import load_graph
 from kg_service.http import drawing as drawing_routes
-from kg_service.http import state
 from kg_service.service import Reasoner
 
-from .conftest import ROOT, TESTS, TODAY
+from .conftest import ROOT, TESTS, TODAY, serving
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -200,17 +197,8 @@ def test_cli_draws_bare_and_for_a_patient(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def client(reasoner):
-    original = state.get_reasoner
-    state.get_reasoner = lambda: reasoner
-    drawing_routes.get_drawer.cache_clear()
-    drawing_routes.bare_picture.cache_clear()
-    try:
-        with TestClient(api.app, raise_server_exceptions=False) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = original
-        drawing_routes.get_drawer.cache_clear()
-        drawing_routes.bare_picture.cache_clear()
+    with serving(reasoner, caches=[drawing_routes.get_drawer, drawing_routes.bare_picture]) as test_client:
+        yield test_client
 
 
 def test_http_pathway_svg(client):

@@ -11,14 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
 from rdflib.namespace import SKOS
 
 from kg_service.cli import main as cli_main
 from kg_service.core.errors import InvalidPatient
-from kg_service.http import state
-from kg_service.http.app import app
 from kg_service.patient.fhir import FhirAdapter, is_fhir_bundle
 from kg_service.patient.fhir.mapping import ROLE
 from kg_service.store.oxigraph import OxigraphStore
@@ -56,18 +53,6 @@ def read(name: str) -> bytes:
 
 def without_warnings(answer: dict) -> dict:
     return {k: v for k, v in answer.items() if k != "warnings"}
-
-
-@pytest.fixture(scope="module")
-def client(reasoner):
-    state.get_reasoner.cache_clear()
-    previous = state.get_reasoner
-    state.get_reasoner = lambda: reasoner  # type: ignore[assignment]
-    try:
-        with TestClient(app) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = previous  # type: ignore[assignment]
 
 
 def test_every_bad_fixture_is_listed():

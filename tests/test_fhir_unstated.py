@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import Graph
 
 from kg_service.core.errors import InvalidPatient
 from kg_service.core.namespaces import MBC
-from kg_service.http import state
-from kg_service.http.app import app
 from kg_service.patient.validation import validate_patient
 
 from .conftest import ROOT
@@ -32,18 +29,6 @@ def read(name: str) -> bytes:
 
 def texts(graph: Graph, subject, prop) -> set[str]:
     return {str(o) for o in graph.objects(subject, prop)}
-
-
-@pytest.fixture(scope="module")
-def client(reasoner):
-    state.get_reasoner.cache_clear()
-    previous = state.get_reasoner
-    state.get_reasoner = lambda: reasoner  # type: ignore[assignment]
-    try:
-        with TestClient(app) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = previous  # type: ignore[assignment]
 
 
 def by_label(answer: dict) -> dict[str, list[dict]]:

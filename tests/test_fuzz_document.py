@@ -8,13 +8,8 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from kg_service.http import state
-from kg_service.http.app import app
 
 from .test_patient_validation import VALID
 
@@ -68,17 +63,6 @@ def documents(draw):
         if isinstance(document["biomarkers"], list):
             document["biomarkers"] = document["biomarkers"] * draw(st.integers(1, 120))
     return document
-
-
-@pytest.fixture(scope="module")
-def client(reasoner):
-    original = state.get_reasoner
-    state.get_reasoner = lambda: reasoner
-    try:
-        with TestClient(app, raise_server_exceptions=False) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = original
 
 
 def check(response) -> None:

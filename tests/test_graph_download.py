@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import OWL, RDF, Graph
 from rdflib.compare import isomorphic
 
-from kg_service import api
 from kg_service.cli import main as cli_main
 from kg_service.http import state
+
+from .conftest import serving
 
 FORMATS = {
     "text/turtle": "turtle",
@@ -22,17 +22,8 @@ FORMATS = {
 
 @pytest.fixture(scope="module")
 def client(reasoner):
-    original = state.get_reasoner
-    state.get_reasoner = lambda: reasoner
-    state.get_exporter.cache_clear()
-    state.get_catalog.cache_clear()
-    try:
-        with TestClient(api.app) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = original
-        state.get_exporter.cache_clear()
-        state.get_catalog.cache_clear()
+    with serving(reasoner, caches=[state.get_exporter, state.get_catalog], raise_server_exceptions=True) as c:
+        yield c
 
 
 @pytest.mark.parametrize("which", ["graph", "ontology"])

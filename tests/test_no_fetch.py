@@ -11,12 +11,9 @@ import socket
 import threading
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import Graph
 
 from kg_service.core.errors import BadRequest
-from kg_service.http import state
-from kg_service.http.app import app
 
 from .conftest import TODAY
 
@@ -71,17 +68,6 @@ def documents(base: str) -> dict[str, dict]:
         "import in array": {"@context": [{"@version": 1.1, "@import": ctx}], **patient},
         "relative": {"@context": {"@version": 1.1, "@import": "ctx.jsonld"}, **patient},
     }
-
-
-@pytest.fixture(scope="module")
-def client(reasoner):
-    original = state.get_reasoner
-    state.get_reasoner = lambda: reasoner  # the session's prepared reasoner
-    try:
-        with TestClient(app, raise_server_exceptions=False) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = original
 
 
 @pytest.mark.parametrize("name", list(documents("http://x")))

@@ -9,25 +9,11 @@ import subprocess
 import sys
 
 import pytest
-from fastapi.testclient import TestClient
 
-from kg_service.http import state
-from kg_service.http.app import app
 from kg_service.patient.limits import LIMITS
 
 from .conftest import ROOT, TODAY
 from .test_patient_validation import VALID
-
-
-@pytest.fixture(scope="module")
-def client(reasoner):
-    original = state.get_reasoner
-    state.get_reasoner = lambda: reasoner
-    try:
-        with TestClient(app, raise_server_exceptions=False) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = original
 
 
 def violations_of(reasoner, body: str | dict) -> list[dict]:

@@ -17,13 +17,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 from rdflib import RDF, Graph, Namespace
 from rdflib.collection import Collection
 from rdflib.query import Result
-
-from kg_service.http import state
-from kg_service.http.app import app
 
 SUITE = Path(__file__).resolve().parent / "w3c" / "sparql11-protocol"
 MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
@@ -73,17 +69,6 @@ def load_tests() -> list[tuple[str, list[dict]]]:
 
 
 TESTS = load_tests()
-
-
-@pytest.fixture(scope="module")
-def client(reasoner):
-    original = state.get_reasoner
-    state.get_reasoner = lambda: reasoner
-    try:
-        with TestClient(app, raise_server_exceptions=False) as test_client:
-            yield test_client
-    finally:
-        state.get_reasoner = original
 
 
 def _is_update(request: dict) -> bool:
