@@ -120,6 +120,16 @@ async def _json_body(request: Request) -> dict | Response:
     return parsed
 
 
+async def _admitted(service_id: str, request: Request) -> dict | Response:
+    """The JSON body of a call to a known service by an authorised client, or the error response to send."""
+    if service_id not in SERVICES:
+        return _error(404, "not_found", f"no CDS service {service_id!r}; see GET /cds-services")
+    denied = _authorize(request)
+    if denied is not None:
+        return denied
+    return await _json_body(request)
+
+
 @router.options("/cds-services", include_in_schema=False)
 @router.options("/cds-services/{service_id}", include_in_schema=False)
 @router.options("/cds-services/{service_id}/feedback", include_in_schema=False)
@@ -213,12 +223,7 @@ def _drafted(body: dict) -> list[tuple[list[str], list[str], set[str]]]:
 async def call_service(service_id: str, request: Request) -> Response:
     """Call a CDS service: patient-view cards (the pathway's options, the tests that would decide the
     undetermined ones) or order-select cards (the drafted regimen checked against the answer)."""
-    if service_id not in SERVICES:
-        return _error(404, "not_found", f"no CDS service {service_id!r}; see GET /cds-services")
-    denied = _authorize(request)
-    if denied is not None:
-        return denied
-    body = await _json_body(request)
+    body = await _admitted(service_id, request)
     if isinstance(body, Response):
         return body
     problems = _check_request(service_id, body)
@@ -264,12 +269,7 @@ async def call_service(service_id: str, request: Request) -> Response:
 )
 async def feedback(service_id: str, request: Request) -> Response:
     """Store the CDS client's feedback on cards (accepted with the suggestions taken, or overridden)."""
-    if service_id not in SERVICES:
-        return _error(404, "not_found", f"no CDS service {service_id!r}")
-    denied = _authorize(request)
-    if denied is not None:
-        return denied
-    body = await _json_body(request)
+    body = await _admitted(service_id, request)
     if isinstance(body, Response):
         return body
     try:
