@@ -274,6 +274,22 @@ def test_order_select_is_silent_on_a_recommended_regimen(client, reasoner):
     assert order_select(client, drafts) == []
 
 
+def test_order_select_warns_when_a_drafted_drug_is_not_recognised(client, reasoner):
+    """A drafted order whose drug the graph does not know is not silently left out of the check: the rest
+    (fulvestrant + ribociclib, on which order-select is silent) would otherwise pass without a word."""
+    drafts = draft_orders(
+        ("d3", rxnorm_of(reasoner, "fulvestrant"), "fulvestrant"),
+        ("d4", rxnorm_of(reasoner, "ribociclib"), "ribociclib"),
+        ("d6", "0000000", "an investigational agent"),
+    )
+    cards = order_select(client, drafts)
+    assert len(cards) == 1, cards
+    card = cards[0]
+    assert_card_shape(card)
+    assert card["indicator"] == "warning"
+    assert "MedicationRequest/d6" in card["detail"] and "an investigational agent" in card["detail"]
+
+
 # ---------------------------------------------------------------- feedback
 
 

@@ -161,6 +161,18 @@ class CardMaker:
             )
         return cards
 
+    def unrecognised_orders(self, unknown: list[tuple[str, str]]) -> list[dict]:
+        """A warning card naming the drafted orders whose drug the pathway's graph does not know: they were not
+        checked, and the rest of the draft was checked without them."""
+        if not unknown:
+            return []
+        listed = "\n".join(f"- {reference}: {text}" for reference, text in unknown)
+        detail = (
+            "These drafted orders name a drug this pathway's knowledge graph does not know, so they were not "
+            f"checked against the pathway (the other drafted drugs were checked without them):\n\n{listed}"
+        )
+        return [self.card("warning", "Drafted order not checked: drug not known to the pathway", detail)]
+
 
 def draft_request(patient_id: str | None, drug: str) -> dict:
     """A draft MedicationRequest for one drug, named by its generic name (the EHR codes it)."""

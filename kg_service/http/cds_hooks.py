@@ -183,11 +183,13 @@ def get_regimens() -> RegimenTable:
     return RegimenTable(state.get_reasoner().graph)
 
 
-def _drafted(body: dict) -> list[tuple[list[str], list[str], set[str]]]:
-    """The selected draft MedicationRequests as one regimen: their references and the drugs they name."""
+def _drafted(body: dict) -> tuple[list[tuple[list[str], list[str], set[str]]], list[tuple[str, str]]]:
+    """The selected draft MedicationRequests as one regimen (their references and the drugs they name), and
+    the selected orders whose drug the graph does not know (reference, the order's text), which the check
+    cannot cover and a card must name."""
     context = body["context"]
     selections = {s for s in context.get("selections") or [] if isinstance(s, str)}
-    references, drugs = [], []
+    references, drugs, unknown = [], [], []
     adapter = state.get_reasoner().fhir
     entries = context["draftOrders"].get("entry")
     for entry in entries if isinstance(entries, list) else []:
@@ -197,11 +199,15 @@ def _drafted(body: dict) -> list[tuple[list[str], list[str], set[str]]]:
         reference = f"MedicationRequest/{resource.get('id')}"
         if selections and reference not in selections:
             continue
-        drug = adapter.drug_of(resource.get("medicationCodeableConcept"))
+        concept = resource.get("medicationCodeableConcept")
+        drug = adapter.drug_of(concept)
         if drug:
             references.append(reference)
             drugs.append(drug)
-    return [(references, drugs, get_regimens().regimens_of(drugs))] if drugs else []
+        else:
+            text = concept.get("text") if isinstance(concept, dict) else None
+            unknown.append((reference, text if isinstance(text, str) else "no drug name given"))
+    return ([(references, drugs, get_regimens().regimens_of(drugs))] if drugs else []), unknown
 
 
 @router.post(
@@ -249,7 +255,11 @@ async def call_service(service_id: str, request: Request) -> Response:
         ]
     else:
         maker = CardMaker(answer, _base(request), _page(request))
-        cards = maker.patient_view() if service_id == PATIENT_VIEW else maker.order_select(_drafted(body))
+        if service_id == PATIENT_VIEW:
+            cards = maker.patient_view()
+        else:
+            drafted, unknown = _drafted(body)
+            cards = maker.order_select(drafted) + maker.unrecognised_orders(unknown)
     get_feedback_store().issued(service_id, cards)
     return _cors(JSONResponse({"cards": [prune(c) for c in cards]}))
 
