@@ -28,10 +28,9 @@ from kg_service.reasoning.pipeline import Derivation, EligibilityPipeline
 from kg_service.store.oxigraph import OxigraphStore
 from kg_service.store.remote import RemoteStore
 
-JSON_TYPES = {"application/json", "text/json"}
-RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt"}
 FHIR_TYPE = "application/fhir+json"  # a FHIR R4 Bundle (also recognised in any JSON body by its resourceType)
-JSON_TYPES = JSON_TYPES | {FHIR_TYPE}
+JSON_TYPES = {"application/json", "text/json", FHIR_TYPE}
+RDF_TYPES = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/n-triples": "nt"}
 
 
 @dataclass
