@@ -40,7 +40,12 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 
 
 class DrawingUnavailable(RuntimeError):
-    """Graphviz's `dot` is not installed, failed, or took too long."""
+    """Graphviz's `dot` is not installed, failed, or took too long; or the picture cannot show the answer."""
+
+
+class UnknownStep(DrawingUnavailable):
+    """The answer places a line at a step the drawn pathway does not hold: drawn without it, the picture
+    would show her way wrongly without a word, so it is refused."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,23 @@ class Pathway:
     children: dict[str, list[str]] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # step or link IRI -> SVG id
     next_of: dict[str, list[str]] = field(default_factory=dict)  # step -> treatment steps next after it
+    by_label: dict[str, str] = field(init=False, repr=False)  # step label -> IRI (the answer names steps by label)
+
+    def __post_init__(self) -> None:
+        self.by_label = self.step_by_label()
 
     def step_by_label(self) -> dict[str, str]:
         return {step.label: step.iri for step in self.steps.values()}
+
+    def step_named(self, label: object, where: str) -> str:
+        """The IRI of the step the answer names by `label`; UnknownStep when the pathway holds none."""
+        iri = self.by_label.get(label) if isinstance(label, str) else None
+        if iri is None:
+            raise UnknownStep(
+                f"the answer's {where} names the step {label!r}, which the pathway's graph does not hold: "
+                "the picture cannot show her way"
+            )
+        return iri
 
 
 def _local(iri: str) -> str:
@@ -130,11 +149,10 @@ def step_statuses(answer: dict) -> dict[str, str]:
 
 def lines_at_steps(pathway: Pathway, answer: dict) -> dict[int, list[str]]:
     """Her metastatic lines (number -> the steps they were placed at), from the answer's position."""
-    by_label = pathway.step_by_label()
     lines: dict[int, list[str]] = {}
-    for place in answer.get("assessment", {}).get("pathway_position") or []:
-        iri = by_label.get(place.get("step"))
-        if iri is not None and iri not in lines.setdefault(int(place["line"]), []):
+    for index, place in enumerate(answer.get("assessment", {}).get("pathway_position") or []):
+        iri = pathway.step_named(place.get("step"), f"assessment.pathway_position[{index}].step")
+        if iri not in lines.setdefault(int(place["line"]), []):
             lines[int(place["line"])].append(iri)
     return lines
 
@@ -146,9 +164,12 @@ def next_steps(pathway: Pathway, answer: dict, lines: dict[int, list[str]]) -> l
     answer marks `in_position` (progression or ongoing); an answer that does not mark them: all her lines."""
     statuses = step_statuses(answer)
     places = answer.get("assessment", {}).get("pathway_position") or []
-    by_label = pathway.step_by_label()
     if any("in_position" in p for p in places):
-        position = {by_label[p["step"]] for p in places if p.get("in_position") and p.get("step") in by_label}
+        position = {
+            pathway.step_named(p.get("step"), f"assessment.pathway_position[{i}].step")
+            for i, p in enumerate(places)
+            if p.get("in_position")
+        }
     else:
         position = {iri for steps in lines.values() for iri in steps}
     starts = sorted(position) if position else [pathway.entry]

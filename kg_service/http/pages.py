@@ -67,13 +67,23 @@ async def example_list() -> JSONResponse:
     return JSONResponse(examples())
 
 
+@lru_cache(maxsize=1)
+def example_files() -> dict[str, tuple[bytes, str | None]]:
+    """Each listed example's bytes and media type, read once (the files ship with the package)."""
+    folder = data_dir("examples")
+    return {
+        e["file"]: ((folder / e["file"]).read_bytes(), e["media_type"] or MEDIA.get(Path(e["file"]).suffix))
+        for e in examples()
+    }
+
+
 @router.get("/ui/examples/{name}")
 async def example(name: str) -> Response:
-    chosen = next((e for e in examples() if e["file"] == name), None)
+    chosen = example_files().get(name)
     if chosen is None:
         return error(404, "not_found", f"no example patient named {name!r}")
-    text = (data_dir("examples") / chosen["file"]).read_bytes()
-    return Response(text, media_type=chosen["media_type"] or MEDIA.get(Path(name).suffix))
+    content, media_type = chosen
+    return Response(content, media_type=media_type)
 
 
 @router.get("/ui/formats")

@@ -184,6 +184,10 @@ class FhirAdapter:
     def __init__(self, source: Graph | Any, drug_names: dict[str, str]):
         """source: the graph (rdflib) or the embedded store holding it (faster: OxigraphStore)."""
         self.mapping: FhirMapping = read_fhir_mapping(source, drug_names)
+        # code -> the systems that define it, in the table's order: a Patient's gender is a bare code
+        self.systems_of_code: dict[str, list[str]] = {}
+        for system, code in self.mapping.by_code:
+            self.systems_of_code.setdefault(code, []).append(system)
 
     # ------------------------------------------------------------------ bundle
     def _entries(self, bundle: dict, out: FhirConversion) -> tuple[list[_Entry], dict[str, _Entry]]:
@@ -324,7 +328,7 @@ class FhirAdapter:
         gender = patient.resource.get("gender")
         if gender is not None:
             role = self.mapping.roles.get(ROLE.AdministrativeGender)
-            systems = [s for (s, c) in self.mapping.by_code if c == gender]
+            systems = self.systems_of_code.get(gender, []) if isinstance(gender, str) else []
             code = None
             for system in systems:
                 code = self.mapping.member_code({"coding": [{"system": system, "code": gender}]}, MBC.Sex) or code

@@ -9,7 +9,7 @@ from typing import Any
 
 from rdflib import Graph, Namespace, URIRef
 
-from kg_service.graph import queries as query_catalog
+from kg_service.graph.query_runner import run_oxigraph, run_rdflib
 
 ROLE = Namespace("https://w3id.org/mbc-kg/id/fhir/role/")
 
@@ -129,15 +129,9 @@ class FhirMapping:
 
 
 def _rows(source: Any, name: str) -> list[dict]:
-    """The rows of a service query, as {variable: term}, from an rdflib Graph or a store with
-    patient_graph() (the embedded Oxigraph store: the code table's query takes rdflib 15-20 s, Oxigraph ms)."""
-    query = query_catalog.load(name)
-    if isinstance(source, Graph):
-        result = source.query(query)
-        names = [str(v) for v in result.vars]
-        return [dict(zip(names, row, strict=True)) for row in result]
-    with source.patient_graph([]) as scope:
-        return scope.select(query)
+    """The rows of a service query, as {variable: term}, from an rdflib Graph or the embedded Oxigraph store
+    (the code table's query takes rdflib 15-20 s, Oxigraph ms), through the shared query runner."""
+    return (run_rdflib(source, name) if isinstance(source, Graph) else run_oxigraph(source, name)).rows
 
 
 def read_fhir_mapping(source: Any, drug_names: dict[str, str]) -> FhirMapping:
