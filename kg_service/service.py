@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +112,22 @@ class Reasoner:
         violations = supersede(text_violations, parsed.violations) if text_violations else parsed.violations
         return PreparedPatient(parsed.graph, parsed.patient_id, parsed.warnings, parsed.patient), violations
 
-    @cached_property
+    _fhir: FhirAdapter | None = None
+    _fhir_lock = threading.Lock()  # one for every reasoner of the process: the build takes some 20 ms
+
+    @property
     def fhir(self) -> FhirAdapter:
-        """The FHIR R4 adapter, prepared on first use (the code mapping is read from the graph)."""
-        names = {name: self.vocabulary.generic_names[drug] for name, drug in self.vocabulary.drugs_by_name.items()}
-        return FhirAdapter(self.store, names)
+        """The FHIR R4 adapter (the code mapping is read from the graph): built on first use under a lock, so
+        that concurrent first FHIR requests build one; a server builds it at start-up (http/state.prepare)."""
+        adapter = self._fhir
+        if adapter is None:
+            with self._fhir_lock:
+                adapter = self._fhir
+                if adapter is None:
+                    vocabulary = self.vocabulary
+                    names = {name: vocabulary.generic_names[drug] for name, drug in vocabulary.drugs_by_name.items()}
+                    adapter = self._fhir = FhirAdapter(self.store, names)
+        return adapter
 
     def _parse_fhir(self, body: Any, today: dt.date | None) -> tuple[PreparedPatient, list[Violation]]:
         """A FHIR Bundle: converted to the patient document, which is then parsed like any other; every

@@ -8,22 +8,219 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
+from kg_service import api
 from kg_service.cds.orders import RegimenTable
 from kg_service.drawing import pathway as drawing
 from kg_service.graph import query_runner
 from kg_service.graph.query_runner import run_rdflib
-from kg_service.http import pages
+from kg_service.http import batching, cds_hooks, pages, state
+from kg_service.http import drawing as drawing_routes
 from kg_service.patient.fhir import adapter as fhir_adapter
 from kg_service.patient.fhir import mapping as fhir_mapping
 
-from .conftest import ROOT, TODAY
+from .conftest import ROOT, TODAY, serving
+from .live_server import LiveServer
 
 REGIMEN_QUERY = "service/regimen-components"
 EXAMPLE = ROOT / "examples" / "patient-esr1-after-cdk46.json"
 FHIR_BUNDLE = ROOT / "tests" / "fixtures" / "fhir" / "denovo-searchset.bundle.json"
+
+
+# ---------------------------------------------------------------- 1. the picture goes through the batcher
+
+
+class Gate:
+    """Holds the engine's first batch until `release` is set (as tests/test_batching.py does)."""
+
+    def __init__(self, reasoner):
+        self.judge_many = reasoner.judge_many
+        self.release = threading.Event()
+        self.first = True
+
+    def __call__(self, patients, derive=True):
+        if self.first:
+            self.first = False
+            assert self.release.wait(120), "the test never released the engine"
+        return self.judge_many(patients, derive)
+
+
+def _wait_for(condition, what: str) -> None:
+    event = threading.Event()
+    for _ in range(2400):
+        if condition():
+            return
+        event.wait(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def server(reasoner, monkeypatch):
+    monkeypatch.setattr(state, "get_reasoner", lambda: reasoner)
+    batching.close_batcher()
+    try:
+        with LiveServer(api.app) as live:
+            yield live
+    finally:
+        batching.close_batcher()
+
+
+def test_the_patient_picture_is_judged_by_the_batcher_and_refused_past_the_queue_bound(server, reasoner, monkeypatch):
+    # fails before the fix: POST /v1/pathway.svg called Reasoner.recommend itself, past the queue (a 200)
+    monkeypatch.setenv("MBC_KG_QUEUE_MAX", "1")
+    batching.close_batcher()
+    gate = Gate(reasoner)
+    monkeypatch.setattr(reasoner, "judge_many", gate)
+    batcher = batching.get_batcher()
+    document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+    def post(path):
+        return httpx.post(f"{server.url}{path}", json=document, timeout=300)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        held = pool.submit(post, "/v1/recommendations")
+        _wait_for(lambda: batcher.batches == 1, "the first batch")
+        waiting = pool.submit(post, "/v1/recommendations")
+        _wait_for(lambda: batcher._waiting == 1, "a request to queue")
+        refused = post("/v1/pathway.svg")
+        gate.release.set()
+        answered = [held.result(), waiting.result()]
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"] == "overloaded" and "waiting" in refused.json()["message"]
+    assert [r.status_code for r in answered] == [200, 200]
+    before = batcher.batches
+    pictured = post("/v1/pathway.svg")  # the engine is free again: the picture's patient is its next batch
+    assert batcher.batches == before + 1
+    if pictured.status_code != 503 or pictured.json()["error"] != "drawing_unavailable":  # no Graphviz: 503
+        assert pictured.status_code == 200 and pictured.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_picture_keeps_its_errors_for_bad_bodies_and_documents_the_503(client):
+    garbage = client.post("/v1/pathway.svg", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert garbage.status_code == 400 and garbage.json()["error"] == "bad_request"
+    invalid = client.post("/v1/pathway.svg", json={"id": "x", "stage": "metastatic"})
+    assert invalid.status_code == 422 and "er" in {v["field"] for v in invalid.json()["violations"]}
+    unsupported = client.post("/v1/pathway.svg", content=b"x", headers={"Content-Type": "application/pdf"})
+    assert unsupported.status_code == 415 and unsupported.json()["error"]
+    documented = client.get("/openapi.json").json()["paths"]["/v1/pathway.svg"]["post"]["responses"]["503"]
+    assert "Retry-After" in documented["headers"] and "MBC_KG_QUEUE_MAX" in documented["description"]
+
+
+# ---------------------------------------------------------------- 2. built once, under a lock, per reasoner
+
+
+class Counting:
+    """A constructor that counts its calls and lingers, so that unlocked concurrent first calls all build."""
+
+    def __init__(self, build):
+        self.build = build
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, *args, **kwargs):
+        with self._lock:
+            self.calls += 1
+        time.sleep(0.2)  # widens the window a missing lock leaves open; nothing is timed
+        return self.build(*args, **kwargs)
+
+
+def _together(call, n: int = 6) -> list:
+    barrier = threading.Barrier(n)
+
+    def first_call():
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return [f.result() for f in [pool.submit(first_call) for _ in range(n)]]
+
+
+GETTERS = {
+    "catalog": (lambda: state.get_catalog, state, "CatalogResources"),
+    "exporter": (lambda: state.get_exporter, state, "Exporter"),
+    "regimens": (lambda: cds_hooks.get_regimens, cds_hooks, "RegimenTable"),
+    "drawer": (lambda: drawing_routes.get_drawer, drawing_routes, "PathwayDrawer"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GETTERS))
+def test_concurrent_first_calls_build_one_value(name, reasoner, monkeypatch):
+    # fails before the fix: each getter was an lru_cache, which builds once per thread that misses
+    getter, module, constructor = GETTERS[name][0](), GETTERS[name][1], GETTERS[name][2]
+    counting = Counting(getattr(module, constructor))
+    monkeypatch.setattr(module, constructor, counting)
+    monkeypatch.setattr(state, "get_reasoner", lambda: reasoner)
+    getter.cache_clear()
+    try:
+        built = _together(getter)
+        assert counting.calls == 1 and all(b is built[0] for b in built)
+    finally:
+        getter.cache_clear()
+
+
+def test_concurrent_first_fhir_requests_build_one_adapter(reasoner, monkeypatch):
+    # Reasoner.fhir was a functools.cached_property: Python 3.11's holds one lock for the class, 3.12's none
+    # (so this fails before the fix on 3.12+ only); now the reasoner holds the lock itself
+    import kg_service.service as service
+
+    fresh = copy.copy(reasoner)  # the session's reasoner, without its adapter
+    fresh.__dict__.pop("fhir", None)
+    fresh.__dict__.pop("_fhir", None)
+    counting = Counting(service.FhirAdapter)
+    monkeypatch.setattr(service, "FhirAdapter", counting)
+    adapters = _together(lambda: fresh.fhir)
+    assert counting.calls == 1 and all(a is adapters[0] for a in adapters)
+
+
+@pytest.mark.parametrize("name", sorted(GETTERS))
+def test_a_value_built_for_one_reasoner_is_not_served_with_another(name, reasoner, monkeypatch):
+    # fails before the fix: an lru_cache(maxsize=1) with no argument kept the first reasoner's value
+    getter = GETTERS[name][0]()
+    other = copy.copy(reasoner)
+    getter.cache_clear()
+    try:
+        monkeypatch.setattr(state, "get_reasoner", lambda: reasoner)
+        mine = getter()
+        assert getter() is mine
+        monkeypatch.setattr(state, "get_reasoner", lambda: other)
+        theirs = getter()
+        assert theirs is not mine and getter() is theirs
+    finally:
+        getter.cache_clear()
+
+
+def test_concurrent_first_calls_open_one_feedback_store(monkeypatch):
+    # fails before the fix: an lru_cache, so concurrent first CDS calls could each open an in-memory store,
+    # and the feedback given to all but the kept one was lost
+    counting = Counting(cds_hooks.FeedbackStore)
+    monkeypatch.setattr(cds_hooks, "FeedbackStore", counting)
+    cds_hooks.get_feedback_store.cache_clear()
+    try:
+        stores = _together(cds_hooks.get_feedback_store)
+        assert counting.calls == 1 and all(s is stores[0] for s in stores)
+    finally:
+        cds_hooks.get_feedback_store.cache_clear()
+
+
+def test_the_app_prepares_them_at_start_up(reasoner, monkeypatch):
+    # fails before the fix: they were built by the first request that needed them
+    fresh = copy.copy(reasoner)
+    fresh.__dict__.pop("fhir", None)
+    fresh.__dict__.pop("_fhir", None)
+    counters = {}
+    for name, (_, module, constructor) in GETTERS.items():
+        counters[name] = Counting(getattr(module, constructor))
+        monkeypatch.setattr(module, constructor, counters[name])
+    getters = [spec[0]() for spec in GETTERS.values()]
+    with serving(fresh, caches=getters):
+        assert {name: c.calls for name, c in counters.items()} == dict.fromkeys(GETTERS, 1)
+        assert fresh._fhir is not None
 
 
 # ---------------------------------------------------------------- 3. the shared query runner, on the store
@@ -153,3 +350,14 @@ def test_an_example_file_is_read_once(client, monkeypatch):
     assert again.status_code == 200 and again.content == first.content
     assert again.headers["content-type"].startswith("application/json")
     assert client.get("/ui/examples/nothing.json").status_code == 404
+
+
+# ---------------------------------------------------------------- found on the way
+
+
+def test_a_cds_hooks_body_nested_too_deeply_is_a_400_not_a_500(client):
+    # fails before the fix: json.loads raised RecursionError, which the route did not catch (a 500)
+    service = next(iter(cds_hooks.SERVICES))
+    deep = client.post(f"/cds-services/{service}", content=b"[" * 100_000, headers={"Content-Type": "application/json"})
+    assert deep.status_code == 400 and deep.json()["error"] == "bad_request"
+    assert "nested too deeply" in deep.json()["message"]

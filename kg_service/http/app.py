@@ -27,6 +27,7 @@ __all__ = ["app", "MAX_BODY_BYTES"]
 @asynccontextmanager
 async def lifespan(_: FastAPI):
     state.get_reasoner()  # parse and prepare everything before the first request
+    state.prepare(drawing.prepare, cds_hooks.get_regimens, pages.example_files)  # else built on first use
     state.get_sparql_workers()
     yield
     batching.close_batcher()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -28,6 +27,7 @@ from kg_service.http import state
 from kg_service.http.openapi import ERROR_SCHEMA, EXAMPLES
 from kg_service.http.recommendations import _judge
 from kg_service.http.responses import MAX_BODY_BYTES, error
+from kg_service.service import Reasoner
 
 router = APIRouter(tags=["cds-hooks"])
 
@@ -55,12 +55,13 @@ BAD = _documented(400, "The body is not JSON, or breaks the CDS Hooks request or
 TOO_LARGE = _documented(413, "The body is larger than 1 MB")
 
 
-@lru_cache(maxsize=1)
+@state.Once
 def get_feedback_store() -> FeedbackStore:
+    """One store for the process (two, built by concurrent first calls, would each keep part of the feedback)."""
     return FeedbackStore(os.environ.get("MBC_KG_CDS_FEEDBACK_DB", ":memory:"))
 
 
-@lru_cache(maxsize=1)
+@state.Once
 def get_verifier() -> TokenVerifier:
     return TokenVerifier(read_issuers(os.environ.get("MBC_KG_CDS_TRUSTED_ISSUERS")))
 
@@ -113,6 +114,8 @@ async def _json_body(request: Request) -> dict | Response:
             return _error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
     try:
         parsed = json.loads(body)
+    except RecursionError:
+        return _error(400, "bad_request", "the body is nested too deeply to be read as JSON")
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(400, "bad_request", f"the body is not valid JSON: {exc}")
     if not isinstance(parsed, dict):
@@ -178,9 +181,10 @@ def _check_request(service_id: str, body: dict) -> list[dict]:
     return problems
 
 
-@lru_cache(maxsize=1)
-def get_regimens() -> RegimenTable:
-    return RegimenTable(state.get_reasoner().graph)
+@state.per_reasoner
+def get_regimens(reasoner: Reasoner) -> RegimenTable:
+    """The regimen table, read once from the reasoner's embedded store (prepared at start-up)."""
+    return RegimenTable(reasoner.store)
 
 
 def _drafted(body: dict) -> tuple[list[tuple[list[str], list[str], set[str]]], list[tuple[str, str]]]:
