@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg_service.core.errors import BadRequest, Violation
+from kg_service.core.memory import freeze_start_up_objects
 
 CSV_FIELDS = ["line", "patient_id", "status", "step", "regimen", "drugs", "missing", "reasons"]
 BATCH_SIZE = 50  # patients judged and derived per batch: see docs/decisions/20261201-throughput.md
@@ -153,6 +154,7 @@ def _init_worker(threads: int | None) -> None:
     from kg_service.service import Reasoner
 
     _WORKER = Reasoner(threads=threads)
+    freeze_start_up_objects()
 
 
 def _run(args: tuple[list[tuple[int, str | bytes]], dt.date | None, str]) -> RenderedBatch:

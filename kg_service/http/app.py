@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg_service import __version__
+from kg_service.core.memory import freeze_start_up_objects
 from kg_service.http import batching, catalog, cds_hooks, downloads, drawing, pages, recommendations, sparql, state
 from kg_service.http.openapi import PATIENT_SCHEMA_NAME, patient_document_schema
 from kg_service.http.responses import MAX_BODY_BYTES, error
@@ -29,6 +30,7 @@ async def lifespan(_: FastAPI):
     state.get_reasoner()  # parse and prepare everything before the first request
     state.prepare(drawing.prepare, cds_hooks.get_regimens, pages.example_files)  # else built on first use
     state.get_sparql_workers()
+    freeze_start_up_objects()  # the graph and everything prepared stay out of garbage collections (core/memory.py)
     yield
     batching.close_batcher()
     state.get_sparql_workers().close()
