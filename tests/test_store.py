@@ -43,3 +43,31 @@ def test_scratch_stores_are_recycled_and_answers_do_not_change(graph):
     for _ in range(3):
         assert reasoner.recommend(EXAMPLE, today=TODAY) == first
     assert reasoner.store.scratch_created == created + 3
+
+
+def test_derived_triples_keep_the_blank_nodes_they_name(graph):
+    """A CONSTRUCT's triples go back into the patient graph as N-Triples; one that names a blank node already
+    in the store must name that node, not a fresh one (Oxigraph's loader renames blank nodes)."""
+    from rdflib import BNode, Namespace
+
+    ex = Namespace("urn:example:")
+    node = BNode()
+    store = OxigraphStore(graph)
+    with store.patient_graph([(ex.patient, ex.has, node), (node, ex.value, ex.one)]) as scope:
+        derived = scope.construct("CONSTRUCT { ?n <urn:example:seen> true } WHERE { ?p <urn:example:has> ?n }")
+        assert scope.add_derived(derived) == 1
+        rows = scope.select("SELECT ?v WHERE { ?n <urn:example:seen> true ; <urn:example:value> ?v }")
+    assert [str(row["v"]) for row in rows] == [str(ex.one)]
+
+
+def test_derived_triples_are_counted_and_added(graph):
+    from rdflib import Namespace
+
+    ex = Namespace("urn:example:")
+    store = OxigraphStore(graph)
+    with store.patient_graph([(ex.a, ex.p, ex.b), (ex.c, ex.p, ex.d)]) as scope:
+        derived = scope.construct("CONSTRUCT { ?o <urn:example:back> ?s } WHERE { ?s <urn:example:p> ?o }")
+        assert scope.add_derived(derived) == 2
+        assert scope.add_derived(scope.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s <urn:example:none> ?o }")) == 0
+        rows = scope.select("SELECT ?s WHERE { ?s <urn:example:back> ?o }")
+    assert sorted(str(row["s"]) for row in rows) == [str(ex.b), str(ex.d)]
