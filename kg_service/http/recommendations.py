@@ -10,7 +10,7 @@ from kg_service.core.errors import BadRequest
 from kg_service.http import state
 from kg_service.http.batching import QueueFull, get_batcher
 from kg_service.http.openapi import ERROR_RESPONSES, ERROR_SCHEMA, EXAMPLE_ANSWER, EXAMPLE_INVALID, patient_body
-from kg_service.http.responses import error, invalid_patient, read_body
+from kg_service.http.responses import AnswerResponse, error, invalid_patient, read_body
 from kg_service.service import verdict
 
 router = APIRouter(tags=["patients"])
@@ -68,7 +68,7 @@ async def recommendations(request: Request) -> JSONResponse:
     _, violations, answer = judged
     if violations:
         return invalid_patient([v.as_dict() for v in violations])
-    return JSONResponse(answer)
+    return AnswerResponse(answer)
 
 
 @router.post(
@@ -102,4 +102,4 @@ async def validate(request: Request) -> JSONResponse:
     prepared, violations, _ = judged
     if violations:
         return invalid_patient([v.as_dict() for v in violations])
-    return JSONResponse(verdict(prepared, violations))
+    return AnswerResponse(verdict(prepared, violations))
