@@ -5,20 +5,18 @@ is refused with a 503 that says when to retry."""
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import httpx
 import pytest
 
-from kg_service import api
 from kg_service.core.errors import BadRequest, InvalidPatient
-from kg_service.http import batching, state
-from kg_service.http.batching import Batcher, BatchSettings, QueueFull
+from kg_service.http import batching
+from kg_service.http.batching import BatchSettings, QueueFull
 
 from .conftest import ROOT, TODAY
-from .live_server import LiveServer
+from .engine_gate import Gate, held_batcher, live_app, wait_for
 
 VIGNETTES = sorted((ROOT / "tests" / "vignettes").glob("*.json"))
 INVALID = {"id": "early-1", "stage": "early", "er": "positive", "her2": {"ihc": "1+"}}
@@ -107,39 +105,10 @@ def test_the_batch_bound_and_queue_bound_are_settings(monkeypatch):
         BatchSettings.from_environment()
 
 
-class Gate:
-    """Holds the engine's first batch until `release` is set, so that later requests queue up behind it."""
-
-    def __init__(self, reasoner):
-        self.judge_many = reasoner.judge_many
-        self.release = threading.Event()
-        self.first = True
-
-    def __call__(self, patients, derive=True):
-        if self.first:
-            self.first = False
-            assert self.release.wait(120), "the test never released the engine"
-        return self.judge_many(patients, derive)
-
-
 @pytest.fixture
 def server(reasoner, monkeypatch):
-    monkeypatch.setattr(state, "get_reasoner", lambda: reasoner)
-    batching.close_batcher()
-    try:
-        with LiveServer(api.app) as live:
-            yield live
-    finally:
-        batching.close_batcher()
-
-
-def _wait_for(condition, what: str) -> None:
-    event = threading.Event()
-    for _ in range(2400):
-        if condition():
-            return
-        event.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    with live_app(reasoner, monkeypatch) as live:
+        yield live
 
 
 def test_concurrent_requests_share_batches_and_get_their_own_answers(server, reasoner, monkeypatch):
@@ -153,9 +122,9 @@ def test_concurrent_requests_share_batches_and_get_their_own_answers(server, rea
 
     with ThreadPoolExecutor(max_workers=len(documents) + 1) as pool:
         first = pool.submit(post, documents[0])
-        _wait_for(lambda: batcher.batches == 1, "the first batch")  # held by the gate
+        wait_for(lambda: batcher.batches == 1, "the first batch")  # held by the gate
         others = [pool.submit(post, d) for d in documents[1:]]
-        _wait_for(lambda: batcher._waiting == len(documents) - 1, "the other requests to queue")
+        wait_for(lambda: batcher._waiting == len(documents) - 1, "the other requests to queue")
         gate.release.set()
         responses = [first.result()] + [f.result() for f in others]
     assert batcher.sizes[:2] == [1, len(documents) - 1]  # the idle engine took the first at once
@@ -181,9 +150,9 @@ def test_past_the_queue_bound_a_request_gets_503_with_retry_after(server, reason
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         held = pool.submit(post)
-        _wait_for(lambda: batcher.batches == 1, "the first batch")
+        wait_for(lambda: batcher.batches == 1, "the first batch")
         waiting = [pool.submit(post), pool.submit(post)]
-        _wait_for(lambda: batcher._waiting == 2, "two requests to queue")
+        wait_for(lambda: batcher._waiting == 2, "two requests to queue")
         refused = httpx.post(f"{server.url}/v1/validate", json=document, timeout=60)
         gate.release.set()
         answered = [held.result()] + [f.result() for f in waiting]
@@ -194,13 +163,11 @@ def test_past_the_queue_bound_a_request_gets_503_with_retry_after(server, reason
 
 
 def test_a_batcher_refuses_past_its_queue_bound(reasoner):
-    gate = Gate(reasoner)
-    batcher = Batcher(reasoner, BatchSettings(max_batch=4, max_queue=1, workers=1))
-    batcher.reasoner = type("Held", (), {"judge_many": gate})()
+    gate, batcher = held_batcher(reasoner, BatchSettings(max_batch=4, max_queue=1, workers=1))
     parsed = reasoner.parse(json.dumps(_documents()[0]), today=TODAY)
     try:
         first = batcher.submit(*parsed, derive=False)
-        _wait_for(lambda: batcher.batches == 1, "the first batch")
+        wait_for(lambda: batcher.batches == 1, "the first batch")
         second = batcher.submit(*parsed, derive=False)
         with pytest.raises(QueueFull):
             batcher.submit(*parsed, derive=False)
@@ -212,13 +179,11 @@ def test_a_batcher_refuses_past_its_queue_bound(reasoner):
 
 
 def test_a_request_cancelled_while_waiting_is_skipped_and_the_engine_goes_on(reasoner):
-    gate = Gate(reasoner)
-    batcher = Batcher(reasoner, BatchSettings(max_batch=4, max_queue=8, workers=1))
-    batcher.reasoner = type("Held", (), {"judge_many": gate})()
+    gate, batcher = held_batcher(reasoner, BatchSettings(max_batch=4, max_queue=8, workers=1))
     parsed = reasoner.parse(json.dumps(_documents()[0]), today=TODAY)
     try:
         first = batcher.submit(*parsed, derive=False)
-        _wait_for(lambda: batcher.batches == 1, "the first batch")
+        wait_for(lambda: batcher.batches == 1, "the first batch")
         gone = batcher.submit(*parsed, derive=False)
         assert gone.cancel()  # what asyncio does to the future of a client that disconnected
         kept = batcher.submit(*parsed, derive=False)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from kg_service import api
+from kg_service.cds import orders as cds_orders
 from kg_service.cds.orders import RegimenTable
 from kg_service.drawing import pathway as drawing
 from kg_service.graph import query_runner
@@ -26,7 +26,7 @@ from kg_service.patient.fhir import adapter as fhir_adapter
 from kg_service.patient.fhir import mapping as fhir_mapping
 
 from .conftest import ROOT, TODAY, serving
-from .live_server import LiveServer
+from .engine_gate import Gate, live_app, wait_for
 
 REGIMEN_QUERY = "service/regimen-components"
 EXAMPLE = ROOT / "examples" / "patient-esr1-after-cdk46.json"
@@ -36,39 +36,10 @@ FHIR_BUNDLE = ROOT / "tests" / "fixtures" / "fhir" / "denovo-searchset.bundle.js
 # ---------------------------------------------------------------- 1. the picture goes through the batcher
 
 
-class Gate:
-    """Holds the engine's first batch until `release` is set (as tests/test_batching.py does)."""
-
-    def __init__(self, reasoner):
-        self.judge_many = reasoner.judge_many
-        self.release = threading.Event()
-        self.first = True
-
-    def __call__(self, patients, derive=True):
-        if self.first:
-            self.first = False
-            assert self.release.wait(120), "the test never released the engine"
-        return self.judge_many(patients, derive)
-
-
-def _wait_for(condition, what: str) -> None:
-    event = threading.Event()
-    for _ in range(2400):
-        if condition():
-            return
-        event.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def server(reasoner, monkeypatch):
-    monkeypatch.setattr(state, "get_reasoner", lambda: reasoner)
-    batching.close_batcher()
-    try:
-        with LiveServer(api.app) as live:
-            yield live
-    finally:
-        batching.close_batcher()
+    with live_app(reasoner, monkeypatch) as live:
+        yield live
 
 
 def test_the_patient_picture_is_judged_by_the_batcher_and_refused_past_the_queue_bound(server, reasoner, monkeypatch):
@@ -85,9 +56,9 @@ def test_the_patient_picture_is_judged_by_the_batcher_and_refused_past_the_queue
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         held = pool.submit(post, "/v1/recommendations")
-        _wait_for(lambda: batcher.batches == 1, "the first batch")
+        wait_for(lambda: batcher.batches == 1, "the first batch")
         waiting = pool.submit(post, "/v1/recommendations")
-        _wait_for(lambda: batcher._waiting == 1, "a request to queue")
+        wait_for(lambda: batcher._waiting == 1, "a request to queue")
         refused = post("/v1/pathway.svg")
         gate.release.set()
         answered = [held.result(), waiting.result()]
@@ -226,16 +197,22 @@ def test_the_app_prepares_them_at_start_up(reasoner, monkeypatch):
 # ---------------------------------------------------------------- 3. the shared query runner, on the store
 
 
-def test_the_regimen_table_runs_on_the_store_and_is_the_rdflib_table(reasoner, monkeypatch):
-    # fails before the fix: RegimenTable ran its query on an rdflib Graph only (OxigraphStore has no .query)
-    calls = []
+def _spy_on_runner(monkeypatch, module, raising: bool = True) -> list[str]:
+    """The names of the queries `module` runs through query_runner.run_oxigraph, as they are run."""
+    calls: list[str] = []
     original = query_runner.run_oxigraph
 
     def spy(store, name, params=None):
         calls.append(name)
         return original(store, name, params)
 
-    monkeypatch.setattr("kg_service.cds.orders.run_oxigraph", spy)
+    monkeypatch.setattr(module, "run_oxigraph", spy, raising=raising)
+    return calls
+
+
+def test_the_regimen_table_runs_on_the_store_and_is_the_rdflib_table(reasoner, monkeypatch):
+    # fails before the fix: RegimenTable ran its query on an rdflib Graph only (OxigraphStore has no .query)
+    calls = _spy_on_runner(monkeypatch, cds_orders)
     table = RegimenTable(reasoner.store)
     assert calls == [REGIMEN_QUERY]
     reference = run_rdflib(reasoner.graph, REGIMEN_QUERY).rows  # the table's rows as rdflib reads them
@@ -259,14 +236,7 @@ def test_the_regimen_table_runs_on_the_store_and_is_the_rdflib_table(reasoner, m
 
 def test_the_fhir_mapping_runs_its_queries_through_the_shared_runner(reasoner, monkeypatch):
     # fails before the fix: mapping._rows ran the queries on a scratch store of its own making
-    calls = []
-    original = query_runner.run_oxigraph
-
-    def spy(store, name, params=None):
-        calls.append(name)
-        return original(store, name, params)
-
-    monkeypatch.setattr(fhir_mapping, "run_oxigraph", spy, raising=False)
+    calls = _spy_on_runner(monkeypatch, fhir_mapping, raising=False)
     names = {name: reasoner.vocabulary.generic_names[d] for name, d in reasoner.vocabulary.drugs_by_name.items()}
     mapping = fhir_mapping.read_fhir_mapping(reasoner.store, names)
     assert "service/fhir-codes" in calls and "service/fhir-roles" in calls
