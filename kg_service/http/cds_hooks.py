@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.routing import NoMatchFound
 
-from kg_service.cds.cards import CardMaker, prune
+from kg_service.cds.cards import CardMaker
 from kg_service.cds.feedback import FeedbackError, FeedbackStore, check_feedback
 from kg_service.cds.orders import RegimenTable
 from kg_service.cds.prefetch import FetchFailed, MissingData, gather
@@ -265,7 +265,7 @@ async def call_service(service_id: str, request: Request) -> Response:
             drafted, unknown = _drafted(body)
             cards = maker.order_select(drafted) + maker.unrecognised_orders(unknown)
     get_feedback_store().issued(service_id, cards)
-    return _cors(JSONResponse({"cards": [prune(c) for c in cards]}))
+    return _cors(JSONResponse({"cards": cards}))  # every card is pruned where it is made (CardMaker.card)
 
 
 @router.post(

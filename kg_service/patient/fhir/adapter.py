@@ -687,7 +687,7 @@ class FhirAdapter:
     def _medications(self, entries: list[_Entry], by_reference, out: FhirConversion) -> list[Course]:
         courses: list[Course] = []
         administrations: dict[str, Course] = {}
-        known = set(self.mapping.drug_names.values())
+        known = self.mapping.generic_names
         for entry in entries:
             resource = entry.resource
             kind = resource["resourceType"]
@@ -744,7 +744,7 @@ class FhirAdapter:
     def drug_of(self, concept: Any) -> str | None:
         """The generic name of the drug a medicationCodeableConcept names (code first, then name), or None."""
         found = self._drug(concept, "medicationCodeableConcept", FhirConversion(document={}))
-        return found if found in self.mapping.drug_names.values() else None
+        return found if found in self.mapping.generic_names else None
 
     def _drug(self, concept: Any, element: str, out: FhirConversion) -> str | None:
         by_code = next((m.drug for m in self.mapping.concept_meanings(concept) if m.drug), None)
@@ -828,7 +828,7 @@ class FhirAdapter:
                 (
                     c.paths[0] + ".medicationCodeableConcept"
                     for c in therapy.courses
-                    if c.drug not in self.mapping.drug_names.values()
+                    if c.drug not in self.mapping.generic_names
                 ),
                 first.paths[0] + ".medicationCodeableConcept",
             )

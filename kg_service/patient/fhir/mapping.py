@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from rdflib import Graph, Namespace, URIRef
@@ -49,6 +50,11 @@ class FhirMapping:
     # HER2 category codes a record may give without the IHC score (read as a score not stated, not refused)
     unscored_her2_codes: set[str] = field(default_factory=set)
     _amino_pattern: re.Pattern | None = None
+
+    @cached_property
+    def generic_names(self) -> frozenset[str]:
+        """The generic names the drug names map to, built once (it was rebuilt for every bundle)."""
+        return frozenset(self.drug_names.values())
 
     def members_codes(self, value_set: URIRef | None) -> set[str]:
         """The document codes of a value set's members."""
