@@ -290,6 +290,22 @@ def test_order_select_warns_when_a_drafted_drug_is_not_recognised(client, reason
     assert "MedicationRequest/d6" in card["detail"] and "an investigational agent" in card["detail"]
 
 
+def test_order_select_says_when_the_drafted_drugs_make_up_no_regimen_of_the_pathway(client, reasoner):
+    """Known drugs drafted together that are no regimen of the pathway (letrozole + capecitabine) cannot be
+    checked against it; order-select said nothing, as if the draft had passed."""
+    drafts = draft_orders(
+        ("d7", rxnorm_of(reasoner, "letrozole"), "letrozole"),
+        ("d8", rxnorm_of(reasoner, "capecitabine"), "capecitabine"),
+    )
+    cards = order_select(client, drafts)
+    assert len(cards) == 1, cards
+    card = cards[0]
+    assert_card_shape(card)
+    assert card["indicator"] == "warning"
+    assert "MedicationRequest/d7" in card["detail"] and "MedicationRequest/d8" in card["detail"]
+    assert "letrozole" in card["detail"] and "capecitabine" in card["detail"]
+
+
 # ---------------------------------------------------------------- feedback
 
 

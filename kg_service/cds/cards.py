@@ -117,12 +117,20 @@ class CardMaker:
     def order_select(self, drafted: list[tuple[list[str], list[str], set[str]]]) -> list[dict]:
         """A warning card for each drafted regimen that the answer does not place as recommended or eligible
         (not eligible, or resting on missing data), with the reasons and a suggestion to order a recommended
-        regimen instead. `drafted`: (references of the draft MedicationRequests, the generic names of their
-        drugs, the regimens (IRIs) they make up)."""
+        regimen instead; a warning card when the drafted drugs make up no regimen of the pathway. `drafted`:
+        (references of the draft MedicationRequests, the generic names of their drugs, the regimens (IRIs)
+        they make up)."""
         cards = []
         recommended = self.options("recommended")
         for references, drugs, regimens in drafted:
             reference = ", ".join(references)
+            if not regimens:  # not a regimen of the pathway: it cannot be checked, and silence would read as a pass
+                detail = (
+                    f"The drafted orders ({reference}: {', '.join(drugs)}) together make up no regimen of this "
+                    "pathway, so they were not checked against it."
+                )
+                cards.append(self.card("warning", "Drafted orders not checked: no regimen of the pathway", detail))
+                continue
             matching = [o for o in self.answer.get("options") or [] if o["regimen"]["id"] in regimens]
             if not matching or any(o["status"] in ("recommended", "eligible") for o in matching):
                 continue
