@@ -2,39 +2,57 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from kg_service.core.namespaces import MBC
-from kg_service.graph.catalog import GraphCatalog
+from kg_service.graph.catalog import GraphCatalog, OptionCriterion
 from kg_service.reasoning.pipeline import Derivation
+from kg_service.store.oxigraph import intern_iri
 
-TRUTH_CODE = {MBC["True"]: "true", MBC["False"]: "false", MBC["Unknown"]: "unknown"}
+TRUTH_CODE = {intern_iri(MBC[value]): value.lower() for value in ("True", "False", "Unknown")}
 STATUS_ORDER = {"recommended": 0, "eligible": 1, "undetermined": 2, "not_eligible": 3}
 
 
-def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[dict]]:
+UNEVALUATED = (intern_iri(MBC["Unknown"]), (), ())  # a criterion with no evaluation is unknown, as in 60-option-status
+
+
+def criterion_evaluations(rows: list[dict]) -> dict:
+    """The patient's evaluations (70-criterion-evaluations rows): criterion -> (truth value, reasons, missing
+    data), the texts sorted (the same answer whatever order an engine returns rows in). Two truth values for
+    one criterion are a broken derivation, refused rather than explained by whichever row came first."""
+    found: dict = {}
+    for row in rows:
+        entry = found.get(row["criterion"])
+        if entry is None:
+            entry = found[row["criterion"]] = (row["truth"], set(), set())
+        elif entry[0] is not row["truth"] and entry[0] != row["truth"]:
+            raise ValueError(
+                f"criterion {row['criterion']} was evaluated both {entry[0]} and {row['truth']} for one patient"
+            )
+        if row.get("reason") is not None:
+            entry[1].add(str(row["reason"]))
+        if row.get("missing") is not None:
+            entry[2].add(str(row["missing"]))
+    return {
+        criterion: (truth, sorted(reasons), sorted(missing)) for criterion, (truth, reasons, missing) in found.items()
+    }
+
+
+def _criterion_lines(criteria: list[OptionCriterion], evaluations: dict) -> tuple[list[str], list[str], list[dict]]:
     """Reasons (failing first), missing data, and a structured list of the criteria behind an option."""
     by_criterion: dict = {}
-    for row in criteria:
-        key = (row["criterion"], row.get("parent"))
-        entry = by_criterion.get(key)
-        if entry is None:  # built once per criterion, not once per row (a row per reason and missing test)
-            entry = by_criterion[key] = {
-                "criterion": row["criterion"],
-                "label": str(row["criterionLabel"]),
-                "truth": row["truth"],
-                "depth": int(row["depth"]),
-                "parent": row.get("parent"),
-                "reasons": [],
-                "missing": [],
-            }
-        if row.get("reason") is not None and str(row["reason"]) not in entry["reasons"]:
-            entry["reasons"].append(str(row["reason"]))
-        if row.get("missing") is not None and str(row["missing"]) not in entry["missing"]:
-            entry["missing"].append(str(row["missing"]))
-    for entry in by_criterion.values():  # the same answer whatever order an engine returns rows in
-        entry["reasons"].sort()
-        entry["missing"].sort()
+    for criterion in criteria:
+        key = (criterion.criterion, criterion.parent)
+        if key in by_criterion:
+            continue
+        truth, reasons, missing = evaluations.get(criterion.criterion, UNEVALUATED)
+        by_criterion[key] = {
+            "criterion": criterion.criterion,
+            "label": criterion.label,
+            "truth": truth,
+            "depth": criterion.depth,
+            "parent": criterion.parent,
+            "reasons": list(reasons),
+            "missing": list(missing),
+        }
     # a composite criterion is explained by the operands that decided it (operands by parent, in label order:
     # sorting every criterion again for each composite was most of the time an answer took to build)
     operands: dict = {}
@@ -82,9 +100,7 @@ def _criterion_lines(criteria: list[dict]) -> tuple[list[str], list[str], list[d
 
 def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation, warnings: list[str]) -> dict:
     status_rows = {(r["step"], r["regimen"]): r for r in derivation.rows["60-option-status"]}
-    criteria_rows: dict = defaultdict(list)
-    for row in derivation.rows["70-option-reasons"]:
-        criteria_rows[(row["step"], row["regimen"])].append(row)
+    evaluations = criterion_evaluations(derivation.rows["70-criterion-evaluations"])
     position = sorted(
         derivation.rows["80-patient-position"],
         key=lambda p: (int(p["lineNumber"]), str(p["stepLabel"]), str(p.get("regimenLabel") or "")),
@@ -95,7 +111,7 @@ def build_answer(patient_id: str, catalog: GraphCatalog, derivation: Derivation,
         key = (option.step, option.regimen)
         row = status_rows.get(key)
         status = str(row["status"]) if row else "undetermined"
-        reasons, missing, structured = _criterion_lines(criteria_rows.get(key, []))
+        reasons, missing, structured = _criterion_lines(catalog.criteria.get(key, []), evaluations)
         if status != "undetermined":
             missing = []  # only an undetermined option's status rests on absent data
         if row and row.get("closedReason") is not None:  # the lines that closed the regimen (60-option-status)
