@@ -266,6 +266,20 @@ def test_order_select_warns_on_a_regimen_progressed_on(client, reasoner):
     }
 
 
+def test_order_select_reads_two_drafted_aromatase_inhibitors_as_the_derivation_reads_such_a_line(client, reasoner):
+    """Letrozole + anastrozole + ribociclib is the AI + ribociclib regimen to the derivation's line matching
+    (each drug belongs to a component): order-select checked it as no regimen ("not checked") before."""
+    drafts = draft_orders(
+        ("d1", rxnorm_of(reasoner, "letrozole"), "letrozole"),
+        ("d5", rxnorm_of(reasoner, "anastrozole"), "anastrozole"),
+        ("d2", rxnorm_of(reasoner, "ribociclib"), "ribociclib"),
+    )
+    cards = order_select(client, drafts)
+    assert len(cards) == 1, cards
+    assert cards[0]["indicator"] == "warning" and "Aromatase inhibitor + ribociclib" in cards[0]["summary"]
+    assert "not checked" not in cards[0]["summary"]
+
+
 def test_order_select_is_silent_on_a_recommended_regimen(client, reasoner):
     drafts = draft_orders(
         ("d3", rxnorm_of(reasoner, "fulvestrant"), "fulvestrant"),

@@ -1,8 +1,9 @@
 """Request-path hardening (review findings after issue 17): the patient's picture is judged through the
 batcher (503 with Retry-After past the queue bound); what requests used to build on first use is built once
-under a lock, kept per reasoner, and prepared at start-up; the FHIR mapping and the regimen table run on the
-embedded store through the shared query runner; per-request work derived once; a drawing that cannot place
-a line refuses in words; the example files read once."""
+under a lock, kept per reasoner, and prepared at start-up; the FHIR mapping runs on the embedded store through
+the shared query runner, and the drafted orders' regimen matcher runs the derivation's line matching there;
+per-request work derived once; a drawing that cannot place a line refuses in words; the example files read
+once."""
 
 from __future__ import annotations
 
@@ -16,19 +17,18 @@ import httpx
 import pytest
 
 from kg_service.cds import orders as cds_orders
-from kg_service.cds.orders import RegimenTable
 from kg_service.drawing import pathway as drawing
+from kg_service.graph import queries as query_catalog
 from kg_service.graph import query_runner
-from kg_service.graph.query_runner import run_rdflib
 from kg_service.http import batching, cds_hooks, pages, state
 from kg_service.http import drawing as drawing_routes
 from kg_service.patient.fhir import adapter as fhir_adapter
 from kg_service.patient.fhir import mapping as fhir_mapping
+from kg_service.store.oxigraph import PatientScope
 
 from .conftest import ROOT, TODAY, serving
 from .engine_gate import Gate, live_app, wait_for
 
-REGIMEN_QUERY = "service/regimen-components"
 EXAMPLE = ROOT / "examples" / "patient-esr1-after-cdk46.json"
 FHIR_BUNDLE = ROOT / "tests" / "fixtures" / "fhir" / "denovo-searchset.bundle.json"
 
@@ -115,7 +115,7 @@ def _together(call, n: int = 6) -> list:
 GETTERS = {
     "catalog": (lambda: state.get_catalog, state, "CatalogResources"),
     "exporter": (lambda: state.get_exporter, state, "Exporter"),
-    "regimens": (lambda: cds_hooks.get_regimens, cds_hooks, "RegimenTable"),
+    "regimens": (lambda: cds_hooks.get_regimens, cds_hooks, "RegimenMatcher"),
     "drawer": (lambda: drawing_routes.get_drawer, drawing_routes, "PathwayDrawer"),
 }
 
@@ -210,28 +210,28 @@ def _spy_on_runner(monkeypatch, module, raising: bool = True) -> list[str]:
     return calls
 
 
-def test_the_regimen_table_runs_on_the_store_and_is_the_rdflib_table(reasoner, monkeypatch):
-    # fails before the fix: RegimenTable ran its query on an rdflib Graph only (OxigraphStore has no .query)
-    calls = _spy_on_runner(monkeypatch, cds_orders)
-    table = RegimenTable(reasoner.store)
-    assert calls == [REGIMEN_QUERY]
-    reference = run_rdflib(reasoner.graph, REGIMEN_QUERY).rows  # the table's rows as rdflib reads them
-    by_regimen: dict[str, dict[str, set[str]]] = {}
-    ignored = set()
-    for row in reference:
-        if row["ignored"].toPython():
-            ignored.add(str(row["name"]))
-        else:
-            by_regimen.setdefault(str(row["regimen"]), {}).setdefault(str(row["component"]), set()).add(
-                str(row["name"])
-            )
+def test_the_regimen_matcher_runs_line_matching_on_the_embedded_store(reasoner, monkeypatch):
+    # the regimen table ran its own query on an rdflib Graph before a first fix (OxigraphStore has no .query);
+    # now a drafted order is the derivation's line-matching step run on a scratch patient of the embedded store
+    # (whatever backend the derivation uses); its equality with the derivation: tests/test_order_matching.py
+    taken, run = [], []
+    original_take, original_construct = reasoner.store.patient_graph, PatientScope.construct
 
-    def shape(components):  # the components are blank nodes, named differently by each engine
-        return {r: sorted(sorted(names) for names in slots.values()) for r, slots in components.items()}
+    def take(triples):
+        taken.append(len(triples))
+        return original_take(triples)
 
-    assert table.ignored == ignored and shape(table.components) == shape(by_regimen)
-    assert shape(RegimenTable(reasoner.graph).components) == shape(table.components)
-    assert table.components and table.ignored
+    def construct(scope, text):
+        run.append(text)
+        return original_construct(scope, text)
+
+    monkeypatch.setattr(reasoner.store, "patient_graph", take)
+    monkeypatch.setattr(PatientScope, "construct", construct)
+    matcher = cds_orders.RegimenMatcher(reasoner.store, reasoner.parser)
+    assert not taken and not run  # building it runs nothing
+    assert matcher.regimens_of(["fulvestrant"])
+    assert len(taken) == 1 and taken[0] > 0 and run == [query_catalog.load(cds_orders.LINE_MATCHING)]
+    assert not hasattr(cds_orders, "run_oxigraph") and not hasattr(cds_orders, "run_rdflib")
 
 
 def test_the_fhir_mapping_runs_its_queries_through_the_shared_runner(reasoner, monkeypatch):

@@ -19,7 +19,7 @@ from starlette.routing import NoMatchFound
 
 from kg_service.cds.cards import CardMaker
 from kg_service.cds.feedback import FeedbackError, FeedbackStore, check_feedback
-from kg_service.cds.orders import RegimenTable
+from kg_service.cds.orders import RegimenMatcher
 from kg_service.cds.prefetch import FetchFailed, MissingData, gather
 from kg_service.cds.security import TokenVerifier, Unauthorized, read_issuers
 from kg_service.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
@@ -182,9 +182,10 @@ def _check_request(service_id: str, body: dict) -> list[dict]:
 
 
 @state.per_reasoner
-def get_regimens(reasoner: Reasoner) -> RegimenTable:
-    """The regimen table, read once from the reasoner's embedded store (prepared at start-up)."""
-    return RegimenTable(reasoner.store)
+def get_regimens(reasoner: Reasoner) -> RegimenMatcher:
+    """The drafted orders' regimen matcher (the derivation's line matching on the reasoner's embedded store),
+    built once per reasoner (prepared at start-up)."""
+    return RegimenMatcher(reasoner.store, reasoner.parser)
 
 
 def _drafted(body: dict) -> tuple[list[tuple[list[str], list[str], set[str]]], list[tuple[str, str]]]:
