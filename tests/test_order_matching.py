@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from rdflib import Graph
 
+from kg_service.cds import orders
 from kg_service.core.namespaces import MBC
 from kg_service.graph import queries as query_catalog
 from kg_service.http import cds_hooks, state
@@ -118,3 +119,17 @@ def test_a_drug_name_the_graph_does_not_know_is_refused_not_read_as_no_regimen(m
 def test_no_drafted_drug_is_refused(matcher):
     with pytest.raises(ValueError, match="no drafted drug"):
         matcher.regimens_of([])
+
+
+def test_a_line_matching_step_that_reads_other_steps_is_refused_at_start_up(reasoner, monkeypatch):
+    """Run alone on a drafted line, a step that read other steps' triples would see none of them."""
+    monkeypatch.setattr(orders.query_catalog, "uses", lambda name: ["20-earlier-step"])
+    with pytest.raises(ValueError, match="reads other steps"):
+        orders.RegimenMatcher(reasoner.store, reasoner.parser)
+
+
+def test_a_graph_with_no_metastatic_setting_is_refused_at_start_up(reasoner, monkeypatch):
+    """The drafted line's setting would be a bare literal that no line-matching pattern reads: no regimen."""
+    monkeypatch.setattr(reasoner.parser.vocab, "member", lambda value_set, code: None)
+    with pytest.raises(ValueError, match="metastatic"):
+        orders.RegimenMatcher(reasoner.store, reasoner.parser)
