@@ -61,7 +61,7 @@ def read_catalog(graph: Graph) -> GraphCatalog:
         catalog.criteria.setdefault((step, regimen), []).append(
             OptionCriterion(criterion, parent, str(row.criterionLabel), int(row.depth))
         )
-    for criteria in catalog.criteria.values():  # one order, whatever order an engine returns rows in
+    for criteria in catalog.criteria.values():  # the answer's order, whatever order an engine returns rows in
         criteria.sort(key=lambda c: (c.depth, c.label, str(c.criterion), str(c.parent or "")))
     for row in graph.query(query_catalog.load("service/regimen-evidence")):
         item: dict = {"type": str(row.kind), "id": str(row.item), "label": str(row.label)}

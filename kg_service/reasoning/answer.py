@@ -53,18 +53,19 @@ def _criterion_lines(criteria: list[OptionCriterion], evaluations: dict) -> tupl
             "reasons": list(reasons),
             "missing": list(missing),
         }
-    # a composite criterion is explained by the operands that decided it (operands by parent, in label order:
-    # sorting every criterion again for each composite was most of the time an answer took to build)
+    # the catalog lists an option's criteria in (depth, label, IRI) order: the entries are in the order the
+    # answer lists them, and a composite's operands in label order
+    # a composite criterion is explained by the operands that decided it
     operands: dict = {}
-    for operand in sorted(by_criterion.values(), key=lambda e: (e["label"], str(e["criterion"]))):
+    for operand in by_criterion.values():
         operands.setdefault(operand["parent"], []).append(operand)
     for entry in by_criterion.values():
         if entry["depth"] == 0 and not entry["reasons"]:
             for operand in operands.get(entry["criterion"], ()):
-                if operand["truth"] == entry["truth"]:
+                if operand["truth"] is entry["truth"] or operand["truth"] == entry["truth"]:
                     entry["reasons"].extend(r for r in operand["reasons"] if r not in entry["reasons"])
     failing, unknown, holding, missing, structured = [], [], [], [], []
-    for entry in sorted(by_criterion.values(), key=lambda e: (e["depth"], e["label"], str(e["criterion"]))):
+    for entry in by_criterion.values():
         truth = TRUTH_CODE.get(entry["truth"], "unknown")
         structured.append(
             {"id": str(entry["criterion"]), "label": entry["label"], "value": truth, "data": entry["reasons"]}
