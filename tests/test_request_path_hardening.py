@@ -22,6 +22,7 @@ from kg_service.graph import queries as query_catalog
 from kg_service.graph import query_runner
 from kg_service.http import batching, cds_hooks, pages, state
 from kg_service.http import drawing as drawing_routes
+from kg_service.http.responses import MAX_BODY_BYTES
 from kg_service.patient.fhir import adapter as fhir_adapter
 from kg_service.patient.fhir import mapping as fhir_mapping
 from kg_service.store.oxigraph import PatientScope
@@ -331,3 +332,42 @@ def test_a_cds_hooks_body_nested_too_deeply_is_a_400_not_a_500(client):
     deep = client.post(f"/cds-services/{service}", content=b"[" * 100_000, headers={"Content-Type": "application/json"})
     assert deep.status_code == 400 and deep.json()["error"] == "bad_request"
     assert "nested too deeply" in deep.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b'{"hook": "patient-view", "hookInstance": "i1", "context": {"patientId": "p1"}, "n": NaN}', "NaN"),
+        (b'{"hook": "patient-view", "hookInstance": "i1", "context": {"patientId": "p1", "n": -Infinity}}', "Infinity"),
+        (
+            b'{"hook": "order-select", "hook": "patient-view", "hookInstance": "i1", "context": {"patientId": "p1"}}',
+            "hook",
+        ),
+    ],
+)
+def test_a_cds_hooks_body_with_a_value_json_does_not_have_is_refused(client, body, named):
+    # fails before the fix: json.loads took NaN and Infinity as numbers and kept the last of two "hook" names,
+    # so the service went on with a body that is not JSON, or with one of two values it chose silently
+    service = next(iter(cds_hooks.SERVICES))
+    answer = client.post(f"/cds-services/{service}", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and answer.json()["error"] == "bad_request"
+    assert named in answer.json()["message"]
+
+
+def test_a_cds_hooks_body_declared_too_large_is_refused_before_it_is_read(client, monkeypatch):
+    # fails before the fix: the route read the body chunk by chunk whatever its declared Content-Length
+    read: list[bytes] = []
+    original = cds_hooks.Request.stream
+
+    async def spying(self):
+        async for chunk in original(self):
+            read.append(chunk)
+            yield chunk
+
+    monkeypatch.setattr(cds_hooks.Request, "stream", spying)
+    service = next(iter(cds_hooks.SERVICES))
+    small = b"{}"
+    headers = {"Content-Type": "application/json", "Content-Length": str(MAX_BODY_BYTES + 1)}
+    answer = client.post(f"/cds-services/{service}", content=small, headers=headers)
+    assert answer.status_code == 413 and answer.json()["error"] == "body_too_large"
+    assert read == []

@@ -26,7 +26,7 @@ from kg_service.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
 from kg_service.http import state
 from kg_service.http.openapi import ERROR_SCHEMA, EXAMPLES
 from kg_service.http.recommendations import _judge
-from kg_service.http.responses import MAX_BODY_BYTES, error
+from kg_service.http.responses import error, read_body
 from kg_service.service import Reasoner
 
 router = APIRouter(tags=["cds-hooks"])
@@ -106,16 +106,35 @@ def _authorize(request: Request) -> Response | None:
     return None
 
 
+class _NotJson(ValueError):
+    """A value JSON does not have (NaN, Infinity), or a name given twice in one object."""
+
+
+def _no_constant(name: str):
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    found: dict = {}
+    for name, value in pairs:
+        if name in found:
+            raise _NotJson(f"the name {name!r} is given twice in one object: which value was meant is unknown")
+        found[name] = value
+    return found
+
+
 async def _json_body(request: Request) -> dict | Response:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            return _error(413, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    """The body as a JSON object, read as the API reads its bodies (read_body: at most MAX_BODY_BYTES, refused
+    from its Content-Length before it is read), or the error response to send instead."""
+    read = await read_body(request, accept_any=True)
+    if isinstance(read, Response):
+        return _cors(read)
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(read[0], parse_constant=_no_constant, object_pairs_hook=_object)
     except RecursionError:
         return _error(400, "bad_request", "the body is nested too deeply to be read as JSON")
+    except _NotJson as exc:
+        return _error(400, "bad_request", f"the body is not valid JSON: {exc}")
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(400, "bad_request", f"the body is not valid JSON: {exc}")
     if not isinstance(parsed, dict):
