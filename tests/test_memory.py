@@ -52,3 +52,15 @@ def test_a_screening_worker_freezes_after_loading(unfrozen, monkeypatch):
     monkeypatch.setattr(screening, "freeze_start_up_objects", lambda: calls.append(screening._WORKER) or 0)
     screening._init_worker(1)
     assert calls and calls[0] is not None  # after the worker's Reasoner exists
+
+
+def test_a_dask_worker_freezes_once_after_loading(unfrozen, monkeypatch):
+    # fails before the fix: a Dask worker loaded its Reasoner and never froze it, so its collections walked the graph
+    from kg_service.cohort import distributed
+
+    calls = []
+    monkeypatch.setattr(distributed, "_reasoner", None)
+    monkeypatch.setattr(distributed, "freeze_start_up_objects", lambda: calls.append(distributed._reasoner) or 0)
+    first = distributed._worker_reasoner()
+    assert distributed._worker_reasoner() is first
+    assert calls == [first]  # once, after the worker's Reasoner exists

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterator
 
 from kg_service.cohort.screening import RenderedBatch, render_batch, screen_batch
+from kg_service.core.memory import freeze_start_up_objects
 
 _reasoner = None
 _lock = threading.Lock()
@@ -20,13 +21,15 @@ _lock = threading.Lock()
 
 def _worker_reasoner():
     """This worker process's Reasoner: the embedded store whatever the environment says, one query thread
-    (a worker's cores are its task threads')."""
+    (a worker's cores are its task threads'); once loaded, kept out of garbage collections, as in a local
+    screening worker (core/memory.py)."""
     global _reasoner
     with _lock:
         if _reasoner is None:
             from kg_service.service import Reasoner
 
             _reasoner = Reasoner(sparql_endpoint="", threads=1)
+            freeze_start_up_objects()
         return _reasoner
 
 
