@@ -42,7 +42,7 @@ for _name, _summary in RESOURCES.items():
     responses={
         200: {
             "description": "Alive",
-            "content": {"application/json": {"example": {"status": "ok", "knowledge_graph_version": "2026-12-01"}}},
+            "content": {"application/json": {"example": {"status": "ok", "knowledge_graph_version": "2026-12-02"}}},
         }
     },
 )
