@@ -39,6 +39,18 @@ def held_batcher(reasoner, settings) -> tuple[Gate, object]:
     return gate, batcher
 
 
+def held_app_batcher(reasoner, monkeypatch, queue_max: int) -> tuple[Gate, object]:
+    """The app's own batcher, made afresh with a queue bound of `queue_max`, whose engine holds its first
+    batch until the gate is released (the reasoner's judge_many is the gate for the test)."""
+    from kg_service.http import batching
+
+    monkeypatch.setenv("MBC_KG_QUEUE_MAX", str(queue_max))
+    batching.close_batcher()
+    gate = Gate(reasoner)
+    monkeypatch.setattr(reasoner, "judge_many", gate)
+    return gate, batching.get_batcher()
+
+
 def wait_for(condition, what: str) -> None:
     event = threading.Event()
     for _ in range(2400):

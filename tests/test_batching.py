@@ -16,7 +16,7 @@ from kg_service.http import batching
 from kg_service.http.batching import BatchSettings, QueueFull
 
 from .conftest import ROOT, TODAY
-from .engine_gate import Gate, held_batcher, live_app, wait_for
+from .engine_gate import Gate, held_app_batcher, held_batcher, live_app, wait_for
 
 VIGNETTES = sorted((ROOT / "tests" / "vignettes").glob("*.json"))
 INVALID = {"id": "early-1", "stage": "early", "er": "positive", "her2": {"ihc": "1+"}}
@@ -138,11 +138,7 @@ def test_concurrent_requests_share_batches_and_get_their_own_answers(server, rea
 
 
 def test_past_the_queue_bound_a_request_gets_503_with_retry_after(server, reasoner, monkeypatch):
-    monkeypatch.setenv("MBC_KG_QUEUE_MAX", "2")
-    batching.close_batcher()
-    gate = Gate(reasoner)
-    monkeypatch.setattr(reasoner, "judge_many", gate)
-    batcher = batching.get_batcher()
+    gate, batcher = held_app_batcher(reasoner, monkeypatch, queue_max=2)
     document = _documents()[0]
 
     def post():

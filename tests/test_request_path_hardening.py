@@ -20,7 +20,7 @@ from kg_service.cds import orders as cds_orders
 from kg_service.drawing import pathway as drawing
 from kg_service.graph import queries as query_catalog
 from kg_service.graph import query_runner
-from kg_service.http import batching, cds_hooks, pages, state
+from kg_service.http import cds_hooks, pages, state
 from kg_service.http import drawing as drawing_routes
 from kg_service.http.responses import MAX_BODY_BYTES
 from kg_service.patient.fhir import adapter as fhir_adapter
@@ -28,7 +28,7 @@ from kg_service.patient.fhir import mapping as fhir_mapping
 from kg_service.store.oxigraph import PatientScope
 
 from .conftest import ROOT, TODAY, serving
-from .engine_gate import Gate, live_app, wait_for
+from .engine_gate import held_app_batcher, live_app, wait_for
 
 EXAMPLE = ROOT / "examples" / "patient-esr1-after-cdk46.json"
 FHIR_BUNDLE = ROOT / "tests" / "fixtures" / "fhir" / "denovo-searchset.bundle.json"
@@ -45,11 +45,7 @@ def server(reasoner, monkeypatch):
 
 def test_the_patient_picture_is_judged_by_the_batcher_and_refused_past_the_queue_bound(server, reasoner, monkeypatch):
     # fails before the fix: POST /v1/pathway.svg called Reasoner.recommend itself, past the queue (a 200)
-    monkeypatch.setenv("MBC_KG_QUEUE_MAX", "1")
-    batching.close_batcher()
-    gate = Gate(reasoner)
-    monkeypatch.setattr(reasoner, "judge_many", gate)
-    batcher = batching.get_batcher()
+    gate, batcher = held_app_batcher(reasoner, monkeypatch, queue_max=1)
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
 
     def post(path):
