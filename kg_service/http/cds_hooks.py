@@ -23,10 +23,12 @@ from kg_service.cds.orders import RegimenMatcher
 from kg_service.cds.prefetch import FetchFailed, MissingData, gather
 from kg_service.cds.security import TokenVerifier, Unauthorized, read_issuers
 from kg_service.cds.services import ORDER_SELECT, PATIENT_VIEW, SERVICES
+from kg_service.core.errors import BadRequest
 from kg_service.http import state
 from kg_service.http.openapi import ERROR_SCHEMA, EXAMPLES
 from kg_service.http.recommendations import _judge
 from kg_service.http.responses import error, read_body
+from kg_service.patient.json_text import strict_json
 from kg_service.service import Reasoner
 
 router = APIRouter(tags=["cds-hooks"])
@@ -106,23 +108,6 @@ def _authorize(request: Request) -> Response | None:
     return None
 
 
-class _NotJson(ValueError):
-    """A value JSON does not have (NaN, Infinity), or a name given twice in one object."""
-
-
-def _no_constant(name: str):
-    raise _NotJson(f"{name} is not a JSON number")
-
-
-def _object(pairs: list[tuple[str, object]]) -> dict:
-    found: dict = {}
-    for name, value in pairs:
-        if name in found:
-            raise _NotJson(f"the name {name!r} is given twice in one object: which value was meant is unknown")
-        found[name] = value
-    return found
-
-
 async def _json_body(request: Request) -> dict | Response:
     """The body as a JSON object, read as the API reads its bodies (read_body: at most MAX_BODY_BYTES, refused
     from its Content-Length before it is read), or the error response to send instead."""
@@ -130,13 +115,9 @@ async def _json_body(request: Request) -> dict | Response:
     if isinstance(read, Response):
         return _cors(read)
     try:
-        parsed = json.loads(read[0], parse_constant=_no_constant, object_pairs_hook=_object)
-    except RecursionError:
-        return _error(400, "bad_request", "the body is nested too deeply to be read as JSON")
-    except _NotJson as exc:
-        return _error(400, "bad_request", f"the body is not valid JSON: {exc}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, "bad_request", f"the body is not valid JSON: {exc}")
+        parsed = strict_json(read[0])
+    except BadRequest as exc:
+        return _error(400, "bad_request", str(exc))
     if not isinstance(parsed, dict):
         return _error(400, "bad_request", "the body must be a JSON object")
     return parsed

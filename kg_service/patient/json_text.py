@@ -75,6 +75,31 @@ def parse_json(body: bytes | str) -> Any:
         raise BadRequest(f"the body is not valid JSON: {exc}") from exc
 
 
+def _refuse_constant(name: str):
+    raise BadRequest(f"the body is not valid JSON: {name} is not a JSON number")
+
+
+def _refuse_repeated(pairs: list[tuple[str, Any]]) -> dict:
+    result = _object(pairs)
+    if isinstance(result, _Object):
+        raise BadRequest(
+            f"the body is not valid JSON: the name {result.repeated[0]!r} is given twice in one object, "
+            "so which value was meant is unknown"
+        )
+    return result
+
+
+def strict_json(body: bytes | str) -> Any:
+    """The JSON value of a body that is not a patient document (a CDS Hooks request): BadRequest naming the
+    first NaN, Infinity or repeated name, where parse_json keeps a marker for a patient field to be named."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant, object_pairs_hook=_refuse_repeated)
+    except RecursionError:
+        raise BadRequest("the body is nested too deeply to be read as JSON") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # BadRequest, raised by the hooks, is no ValueError
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+
+
 def own_copy(document: Any) -> Any:
     """A deep copy of a document given as Python values (check_document changes the document it checks)."""
     try:
