@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from inputs import TODAY, vignettes  # noqa: E402
+from inputs import TODAY, run_threads, vignettes  # noqa: E402
 
 from kg_service.cohort.synthetic import CohortGenerator  # noqa: E402
 from kg_service.core.memory import freeze_start_up_objects  # noqa: E402
@@ -71,12 +71,7 @@ def main() -> None:
                 latencies.append((time.perf_counter() - started) * 1000)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    elapsed = run_threads(threads)
     batcher.close()
     latencies.sort()
     print(

@@ -28,3 +28,15 @@ def port_in(low: int, high: int) -> int:
                 continue
             return port
     raise RuntimeError(f"no free port in {low}-{high}")
+
+
+def run_threads(threads: list) -> float:
+    """Start the threads together, wait for all of them; the wall time it took, in seconds."""
+    import time
+
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from inputs import TODAY, vignettes  # noqa: E402  (benchmarks/inputs.py)
+from inputs import TODAY, run_threads, vignettes  # noqa: E402  (benchmarks/inputs.py)
 
 from kg_service.cohort.screening import screen  # noqa: E402
 from kg_service.cohort.synthetic import CohortGenerator  # noqa: E402
@@ -169,12 +169,7 @@ def bench_api(patient: dict, requests: int, seconds_cap: float) -> None:
                         latencies.append((time.perf_counter() - started) * 1000)
 
         threads = [threading.Thread(target=worker, args=(requests // 4,)) for _ in range(4)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        elapsed = run_threads(threads)
         print(
             f"API under load (4 clients, 1 server process, POST /v1/recommendations): {len(latencies)} requests in "
             f"{elapsed:.1f} s = {len(latencies) / elapsed:.0f} req/s; median {statistics.median(latencies):.0f} ms, "
