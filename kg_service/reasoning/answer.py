@@ -53,9 +53,9 @@ def _criterion_lines(criteria: list[OptionCriterion], evaluations: dict) -> tupl
             "reasons": list(reasons),
             "missing": list(missing),
         }
-    # the catalog lists an option's criteria in (depth, label, IRI) order: the entries are in the order the
-    # answer lists them, and a composite's operands in label order
-    # a composite criterion is explained by the operands that decided it
+    # a composite criterion is explained by the operands that decided it; the catalog lists an option's
+    # criteria in (depth, label, IRI) order, so the entries are already in the answer's order and each
+    # composite's operands in label order
     operands: dict = {}
     for operand in by_criterion.values():
         operands.setdefault(operand["parent"], []).append(operand)
