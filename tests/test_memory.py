@@ -4,6 +4,7 @@ the screening workers: a full collection walked every object of the loaded graph
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
@@ -13,8 +14,26 @@ from kg_service.core import memory
 @pytest.fixture
 def unfrozen():
     gc.unfreeze()
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the test session collects as usual
+    gc.set_threshold(*threshold)
+
+
+def young_collections(work) -> int:
+    """How many collections of the youngest generation `work()` started."""
+    started = []
+
+    def count(phase, info):
+        if phase == "start" and info["generation"] == 0:
+            started.append(1)
+
+    gc.callbacks.append(count)
+    try:
+        work()
+    finally:
+        gc.callbacks.remove(count)
+    return len(started)
 
 
 class Held:
@@ -30,6 +49,29 @@ def test_freeze_takes_what_is_alive_out_of_collections(unfrozen):
     later = Held()
     assert any(o is later for o in gc.get_objects(generation=0)) or gc.is_tracked(later)
     del held
+
+
+def test_after_start_up_new_objects_are_collected_less_often_but_still_collected(unfrozen):
+    # a screening batch's answers are ~50,000 small containers alive until the batch is written: at the default
+    # threshold they set off a young collection every 700 (and, promoted, full ones); fails without the setting
+    gc.set_threshold(700, 10, 10)
+
+    def hold_a_batch():
+        held = [{} for _ in range(20_000)]
+        del held
+
+    assert young_collections(hold_a_batch) >= 20
+    memory.freeze_start_up_objects()
+    assert gc.get_threshold()[0] == memory.YOUNG_THRESHOLD > 20_000
+    assert young_collections(hold_a_batch) == 0
+    # collections still run: an unreachable cycle is freed once enough new objects have been made
+    cycle = Held()
+    cycle.me = cycle
+    gone = weakref.ref(cycle)
+    del cycle
+    assert gone() is not None
+    assert young_collections(lambda: [[] for _ in range(2 * memory.YOUNG_THRESHOLD)]) >= 1
+    assert gone() is None
 
 
 def test_the_server_freezes_after_start_up(unfrozen, monkeypatch):

@@ -141,12 +141,14 @@ class PatientScope:
         return self.store.query(query, default_graph=self.default_graph).serialize(format=ox.RdfFormat.N_TRIPLES)
 
     def add_derived(self, triples: bytes) -> int:
-        """Add a CONSTRUCT's N-Triples to the patient's graph; how many."""
+        """Add a CONSTRUCT's N-Triples to the patient's graph; how many. They are Oxigraph's own writing of
+        terms it already holds, so they are read leniently (without validating each IRI and literal again:
+        Oxigraph's manual recommends it for input known to be valid; 0.39-0.49 -> 0.23-0.29 ms a patient)."""
         if b"_:" in triples:  # Oxigraph's loader renames blank nodes; its parser keeps their labels
             parsed = ox.parse(triples, format=ox.RdfFormat.N_TRIPLES)
             self.store.extend(ox.Quad(t.subject, t.predicate, t.object, self.name) for t in parsed)
         elif triples:
-            self.store.load(triples, format=ox.RdfFormat.N_TRIPLES, to_graph=self.name)
+            self.store.load(triples, format=ox.RdfFormat.N_TRIPLES, to_graph=self.name, lenient=True)
         count = triples.count(b"\n")  # one triple a line: N-Triples as Oxigraph writes it
         self.derived += count
         return count
