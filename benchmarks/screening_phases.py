@@ -32,6 +32,7 @@ from inputs import TODAY  # noqa: E402
 
 from kg_service.cohort import screening  # noqa: E402
 from kg_service.cohort.synthetic import CohortGenerator  # noqa: E402
+from kg_service.core.memory import freeze_start_up_objects  # noqa: E402
 from kg_service.reasoning.answer import build_answer  # noqa: E402
 from kg_service.reasoning.pipeline import Derivation  # noqa: E402
 from kg_service.service import Reasoner  # noqa: E402
@@ -48,6 +49,7 @@ def main() -> None:
         parser.error("--size and --batch must be at least 1")
     reasoner = Reasoner(sparql_endpoint="", threads=1)
     lines = [json.dumps(d) for d in CohortGenerator(reasoner.graph, TODAY).cohort(args.size, seed=3)]
+    freeze_start_up_objects()  # as a screening worker does once it is loaded (core/memory.py)
     spent: dict[str, float] = defaultdict(float)
     alone: dict[str, float] = defaultdict(float)
 
