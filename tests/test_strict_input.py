@@ -192,3 +192,13 @@ def test_rdf_patients_have_the_same_limits(client, turtle, words):
     assert response.status_code == 422
     violations = response.json()["violations"]
     assert len(violations) == 1 and words in violations[0]["message"], violations
+
+
+@pytest.mark.parametrize("datatype", ["langString", "dirLangString"])
+def test_a_language_string_without_a_language_tag_is_refused(client, datatype):
+    # RDF: a literal of rdf:langString (rdf:dirLangString) has a language tag. rdflib and Oxigraph's term
+    # constructor keep "abc"^^rdf:langString, Oxigraph's strict reader refuses it; it was answered as if valid
+    turtle = _turtle_patient() + f'\n<urn:p> <urn:q> "abc"^^<http://www.w3.org/1999/02/22-rdf-syntax-ns#{datatype}> .'
+    response = client.post("/v1/recommendations", content=turtle, headers={"content-type": "text/turtle"})
+    assert response.status_code == 400, response.text
+    assert "language tag" in response.text and "abc" in response.text

@@ -52,8 +52,14 @@ def limit_violations(graph: Graph) -> list[Violation]:
     return sorted(set(found), key=lambda v: (v.field, v.message))
 
 
-def _refuse_invalid_iris(graph: Graph) -> None:
-    """rdflib keeps IRIs it cannot serialise (a control character, a quote); the stores refuse them later."""
+# RDF 1.1 concepts 3.3 (and RDF 1.2's rdf:dirLangString): a literal of these datatypes is one with a language tag
+TAGGED_DATATYPES = {RDF.langString, URIRef(f"{RDF}dirLangString")}
+
+
+def _refuse_invalid_terms(graph: Graph) -> None:
+    """rdflib keeps IRIs it cannot serialise (a control character, a quote), and a language string without a
+    language tag ("abc"^^rdf:langString), which Oxigraph takes as a term but its strict reader refuses: refused
+    here, naming the term, rather than carried into the store as if valid."""
     for triple in graph:
         for term in triple:
             if isinstance(term, URIRef):
@@ -61,6 +67,11 @@ def _refuse_invalid_iris(graph: Graph) -> None:
                     to_ox(term)  # Oxigraph's RFC 3987 check; the conversion is cached for loading the patient
                 except ValueError as exc:
                     raise BadRequest(f"the body contains an invalid IRI {str(term)!r}: {exc}") from exc
+            elif isinstance(term, Literal) and term.language is None and term.datatype in TAGGED_DATATYPES:
+                raise BadRequest(
+                    f"the body contains the literal {str(term)!r} of datatype <{term.datatype}> without a language "
+                    "tag, which that datatype requires"
+                )
 
 
 def _ill_typed_as_strings(graph: Graph) -> list[Violation]:
@@ -95,7 +106,7 @@ def parse_rdf_patient(
     past = limit_violations(graph)
     if past:  # refused before any other work on it: the shapes and the derivation never see it
         return Graph(), "", past
-    _refuse_invalid_iris(graph)
+    _refuse_invalid_terms(graph)
     ill_typed = _ill_typed_as_strings(graph)
     patients = list(graph.subjects(RDF.type, MBC.Patient))
     if len(patients) != 1:

@@ -143,7 +143,9 @@ class PatientScope:
     def add_derived(self, triples: bytes) -> int:
         """Add a CONSTRUCT's N-Triples to the patient's graph; how many. They are Oxigraph's own writing of
         terms it already holds, so they are read leniently (without validating each IRI and literal again:
-        Oxigraph's manual recommends it for input known to be valid; 0.39-0.49 -> 0.23-0.29 ms a patient)."""
+        Oxigraph's manual recommends it for input known to be valid; 0.39-0.49 -> 0.23-0.29 ms a patient). The
+        one term Oxigraph holds that its strict reader refuses, a language string without a language tag, never
+        comes in: RDF input that has one is refused (patient/rdf_document.py), and no query builds one."""
         if b"_:" in triples:  # Oxigraph's loader renames blank nodes; its parser keeps their labels
             parsed = ox.parse(triples, format=ox.RdfFormat.N_TRIPLES)
             self.store.extend(ox.Quad(t.subject, t.predicate, t.object, self.name) for t in parsed)
