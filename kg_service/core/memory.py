@@ -14,8 +14,11 @@ the youngest objects every 700 new ones) they were walked again and again on the
 generation, whose growth then set off a full collection every three batches: 0.25-0.33 ms of a screened
 patient's 4.5-5.5 ms, measured by gc.callbacks. Past start-up the youngest generation is collected every
 YOUNG_THRESHOLD new objects instead (nearly all of a batch's or a request's objects are freed by their
-reference counts before that), and cycles are still collected. Measured in
-docs/decisions/20261201-throughput.md.
+reference counts before that), and cycles are still collected. The setting is the process's: a library user
+who screens in their own process (one worker) keeps it afterwards, as they keep the freeze. It is tuned for
+the generational collector (Python 3.11-3.13, and 3.14.5 on, where 3.14.0-3.14.4's incremental collector was
+reverted: the 3.15 What's New); under that incremental one the thresholds mean something else and would
+need measuring again. Measured in docs/decisions/20261201-throughput.md.
 """
 
 from __future__ import annotations
