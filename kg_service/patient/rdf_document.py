@@ -52,26 +52,18 @@ def limit_violations(graph: Graph) -> list[Violation]:
     return sorted(set(found), key=lambda v: (v.field, v.message))
 
 
-# RDF 1.1 concepts 3.3 (and RDF 1.2's rdf:dirLangString): a literal of these datatypes is one with a language tag
-TAGGED_DATATYPES = {RDF.langString, URIRef(f"{RDF}dirLangString")}
-
-
 def _refuse_invalid_terms(graph: Graph) -> None:
-    """rdflib keeps IRIs it cannot serialise (a control character, a quote), and a language string without a
-    language tag ("abc"^^rdf:langString), which Oxigraph takes as a term but its strict reader refuses: refused
-    here, naming the term, rather than carried into the store as if valid."""
+    """rdflib keeps terms a store must not hold: IRIs it cannot serialise (a control character, a quote), a
+    language string without a language tag ("abc"^^rdf:langString). to_ox, the conversion into the store, is
+    the check (its conversions are cached for loading the patient); a term it refuses is named here."""
     for triple in graph:
         for term in triple:
-            if isinstance(term, URIRef):
+            if isinstance(term, URIRef | Literal):
                 try:
-                    to_ox(term)  # Oxigraph's RFC 3987 check; the conversion is cached for loading the patient
+                    to_ox(term)
                 except ValueError as exc:
-                    raise BadRequest(f"the body contains an invalid IRI {str(term)!r}: {exc}") from exc
-            elif isinstance(term, Literal) and term.language is None and term.datatype in TAGGED_DATATYPES:
-                raise BadRequest(
-                    f"the body contains the literal {str(term)!r} of datatype <{term.datatype}> without a language "
-                    "tag, which that datatype requires"
-                )
+                    kind = "IRI" if isinstance(term, URIRef) else "literal"
+                    raise BadRequest(f"the body contains an invalid {kind} {str(term)!r}: {exc}") from exc
 
 
 def _ill_typed_as_strings(graph: Graph) -> list[Violation]:

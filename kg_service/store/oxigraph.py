@@ -17,7 +17,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import RDF, BNode, Graph, Literal, URIRef
+
+# RDF 1.1 concepts 3.3 (and RDF 1.2's rdf:dirLangString): a literal of these datatypes is one with a language tag.
+# Oxigraph's term constructor takes "abc"^^rdf:langString, which its strict reader then refuses.
+_TAGGED_DATATYPES = {str(RDF.langString), f"{RDF}dirLangString"}
 
 
 # Term caches: the graph's terms recur in every answer; a patient's own terms (its IRIs, reason texts) do not,
@@ -25,6 +29,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 # the garbage collector to walk). 8,192 entries keep the graph's terms and showed no drift.
 @lru_cache(maxsize=8_192)
 def to_ox(term):
+    """The Oxigraph term for an rdflib term: ValueError for one the store must not hold (an IRI that is not an
+    RFC 3987 IRI, a language string without a language tag), the one check of what enters a store."""
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
@@ -33,6 +39,8 @@ def to_ox(term):
         if term.language:
             return ox.Literal(str(term), language=term.language)
         if term.datatype is not None:
+            if str(term.datatype) in _TAGGED_DATATYPES:
+                raise ValueError(f"a literal of datatype <{term.datatype}> needs a language tag")
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"cannot convert {term!r}")
@@ -145,7 +153,7 @@ class PatientScope:
         terms it already holds, so they are read leniently (without validating each IRI and literal again:
         Oxigraph's manual recommends it for input known to be valid; 0.39-0.49 -> 0.23-0.29 ms a patient). The
         one term Oxigraph holds that its strict reader refuses, a language string without a language tag, never
-        comes in: RDF input that has one is refused (patient/rdf_document.py), and no query builds one."""
+        comes in: to_ox refuses it, and no query builds one."""
         if b"_:" in triples:  # Oxigraph's loader renames blank nodes; its parser keeps their labels
             parsed = ox.parse(triples, format=ox.RdfFormat.N_TRIPLES)
             self.store.extend(ox.Quad(t.subject, t.predicate, t.object, self.name) for t in parsed)
